@@ -1,0 +1,56 @@
+"""command_service: validates commands and appends their events to the store."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TypedDict
+
+from starlette.applications import Starlette
+
+from command_service.accounts import AccountCommands
+from command_service.budgets import BudgetCommands
+from command_service.categories import CategoryCommands
+from command_service.endpoints import ROUTES, Handlers
+from command_service.errors import EXCEPTION_HANDLERS
+from command_service.ports import PostgresBalances, PostgresTokens
+from command_service.provisioning import Provisioning
+from command_service.store import Store
+from command_service.transactions import TransactionCommands
+from shared.eventstore import open_ledger
+from shared.settings import Settings, get_settings
+from shared.wiring import readmodel_pool, wakeup_from
+
+
+class State(TypedDict):
+    handlers: Handlers
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[State]:
+        ledger = open_ledger(settings)
+        pool = readmodel_pool(settings)
+        wakeup = wakeup_from(settings)
+        store = Store(ledger, PostgresBalances(pool, settings.readmodel_schema), wakeup)
+        handlers = Handlers(
+            accounts=AccountCommands(store),
+            categories=CategoryCommands(store),
+            transactions=TransactionCommands(store),
+            budgets=BudgetCommands(store),
+            provisioning=Provisioning(store),
+            # auth_tokens lives beside the events (an inline projection), so it is
+            # read through the store's own pool.
+            tokens=PostgresTokens(ledger.connection, settings.eventstore_schema),
+            max_body_bytes=settings.max_body_bytes,
+        )
+        try:
+            yield {"handlers": handlers}
+        finally:
+            wakeup.close()
+            pool.close()
+            ledger.close()
+
+    return Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)

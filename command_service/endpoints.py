@@ -1,0 +1,214 @@
+"""HTTP endpoints: parse, call one application method, shape the response."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from command_service.accounts import AccountCommands
+from command_service.budgets import BudgetCommands
+from command_service.categories import CategoryCommands
+from command_service.commands import (
+    AmendTransaction,
+    CreateBudget,
+    CreateCategory,
+    OpenAccount,
+    RecordTransaction,
+    RenameBudget,
+    UpdateAccount,
+    UpdateCategory,
+    parse,
+)
+from command_service.errors import UnauthenticatedError
+from command_service.idempotency import Created
+from command_service.provisioning import Provisioning
+from command_service.transactions import TransactionCommands
+from shared import resources
+from shared.auth import TokenLookup, accepts, split_bearer
+from shared.domain.errors import NotFoundError
+from shared.domain.ids import parse_uuid
+from shared.http import POSITION_HEADER, JSONResponse, read_json_object
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """Everything the endpoints call; built once in the lifespan."""
+
+    accounts: AccountCommands
+    categories: CategoryCommands
+    transactions: TransactionCommands
+    budgets: BudgetCommands
+    provisioning: Provisioning
+    tokens: TokenLookup
+    max_body_bytes: int
+
+
+def _handlers(request: Request) -> Handlers:
+    handlers: Handlers = request.state.handlers
+    return handlers
+
+
+def _user(handlers: Handlers, request: Request) -> UUID:
+    bearer = split_bearer(request.headers.get("authorization"))
+    if bearer is None:
+        raise UnauthenticatedError
+    record = handlers.tokens.find(bearer[0])
+    if record is None or not accepts(record, bearer[1]):
+        raise UnauthenticatedError
+    return record.user_id
+
+
+def _path_id(request: Request, model: str) -> UUID:
+    raw: str = request.path_params["id"]
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise NotFoundError(model, raw)
+    return parsed
+
+
+def _written(body: Any, position: int, status: int = 200) -> Response:
+    if body is None:
+        return Response(status_code=204, headers={POSITION_HEADER: str(position)})
+    return JSONResponse(body, status_code=status, headers={POSITION_HEADER: str(position)})
+
+
+def _created(created: Created[T], shape: Callable[[T], Any]) -> Response:
+    response = _written(shape(created.resource), created.position, 201)
+    if created.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+async def _authed(request: Request, work: Callable[[Handlers, UUID], T]) -> T:
+    handlers = _handlers(request)
+    # Auth and the command share one trip to the threadpool: both do blocking I/O.
+    return await run_in_threadpool(lambda: work(handlers, _user(handlers, request)))
+
+
+async def _payload(request: Request) -> dict[str, Any]:
+    return await read_json_object(request, _handlers(request).max_body_bytes)
+
+
+async def up(_: Request) -> Response:
+    return JSONResponse({"status": "up"})
+
+
+async def load_test_user(request: Request) -> Response:
+    handlers = _handlers(request)
+    made, position = await run_in_threadpool(handlers.provisioning.load_test_user)
+    body = {
+        "token": made.token,
+        "user_id": str(made.user_id),
+        "email": made.email,
+        "expires_at": resources.atom(made.expires_at),
+    }
+    return _written(body, position, 201)
+
+
+def _creator(
+    command: type[Any],
+    run: Callable[[Handlers], Callable[..., Created[Any]]],
+    shape: Callable[[Any], Any],
+) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        payload = await _payload(request)
+        key = request.headers.get("idempotency-key")
+        created = await _authed(
+            request, lambda h, user: run(h)(user, parse(command, payload), key, payload)
+        )
+        return _created(created, shape)
+
+    return endpoint
+
+
+def _updater(
+    model: str,
+    command: type[Any],
+    run: Callable[[Handlers], Callable[..., tuple[Any, int]]],
+    shape: Callable[[Any], Any],
+) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        payload = await _payload(request)
+
+        def work(h: Handlers, user: UUID) -> tuple[Any, int]:
+            # Validation runs after the 404 check and before the 403 one (the contract's order).
+            return run(h)(user, _path_id(request, model), lambda: parse(command, payload))
+
+        resource, position = await _authed(request, work)
+        return _written(shape(resource), position)
+
+    return endpoint
+
+
+def _deleter(model: str, run: Callable[[Handlers], Callable[[UUID, UUID], int]]) -> Any:
+    async def endpoint(request: Request) -> Response:
+        position = await _authed(request, lambda h, user: run(h)(user, _path_id(request, model)))
+        return _written(None, position)
+
+    return endpoint
+
+
+async def create_budget(request: Request) -> Response:
+    payload = await _payload(request)
+    budget, position = await _authed(
+        request, lambda h, user: h.budgets.create(user, parse(CreateBudget, payload))
+    )
+    return _written(resources.budget_json(budget), position, 201)
+
+
+def _resource(path: str, model: str, creator: Any, updater: Any, deleter: Any) -> list[Route]:
+    return [
+        Route(f"/api/{path}", creator, methods=["POST"]),
+        Route(f"/api/{path}/{{id}}", updater, methods=["PUT", "PATCH"]),
+        Route(f"/api/{path}/{{id}}", deleter, methods=["DELETE"]),
+    ]
+
+
+ROUTES = [
+    Route("/up", up, methods=["GET", "HEAD"]),
+    Route("/api/testing/load-test-user", load_test_user, methods=["POST"]),
+    *_resource(
+        "accounts",
+        "Account",
+        _creator(OpenAccount, lambda h: h.accounts.open, resources.account_json),
+        _updater("Account", UpdateAccount, lambda h: h.accounts.update, resources.account_json),
+        _deleter("Account", lambda h: h.accounts.close),
+    ),
+    *_resource(
+        "categories",
+        "Category",
+        _creator(CreateCategory, lambda h: h.categories.create, resources.category_json),
+        _updater(
+            "Category", UpdateCategory, lambda h: h.categories.update, resources.category_json
+        ),
+        _deleter("Category", lambda h: h.categories.delete),
+    ),
+    *_resource(
+        "transactions",
+        "Transaction",
+        _creator(RecordTransaction, lambda h: h.transactions.record, resources.transaction_json),
+        _updater(
+            "Transaction",
+            AmendTransaction,
+            lambda h: h.transactions.amend,
+            resources.transaction_json,
+        ),
+        _deleter("Transaction", lambda h: h.transactions.delete),
+    ),
+    *_resource(
+        "budgets",
+        "Budget",
+        create_budget,
+        _updater("Budget", RenameBudget, lambda h: h.budgets.rename, resources.budget_json),
+        _deleter("Budget", lambda h: h.budgets.delete),
+    ),
+]

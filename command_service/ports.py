@@ -1,0 +1,56 @@
+"""Ports the command side depends on, with their PostgreSQL adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+from uuid import UUID
+
+from psycopg import Connection
+from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
+
+from shared.auth import TokenLookup, TokenRecord
+from shared.eventstore import AUTH_TOKENS_TABLE
+
+
+class BalanceLookup(Protocol):
+    """Port: the last projected balance of an account (eventually consistent, like the
+    original in production; clients that need their write reflected read with the
+    position we return)."""
+
+    def balance_of(self, account_id: UUID) -> int: ...
+
+
+class PostgresBalances:
+    def __init__(self, pool: ConnectionPool, schema: str) -> None:
+        self._pool = pool
+        self._sql = SQL("SELECT balance FROM {}.accounts WHERE id = %s").format(Identifier(schema))
+
+    def balance_of(self, account_id: UUID) -> int:
+        with self._pool.connection() as conn:
+            row = conn.execute(self._sql, (account_id,), prepare=True).fetchone()
+        return int(row[0]) if row else 0
+
+
+class PostgresTokens(TokenLookup):
+    """The inline ``auth_tokens`` table, written in the same transaction as ``Token.Issued``."""
+
+    def __init__(
+        self, connect: Callable[[], AbstractContextManager[Connection[Any]]], schema: str
+    ) -> None:
+        self._connect = connect
+        self._sql = SQL(
+            "SELECT user_id, secret_sha256, expires_at, revoked_at IS NOT NULL FROM {}.{} "
+            "WHERE id = %s"
+        ).format(Identifier(schema), Identifier(AUTH_TOKENS_TABLE))
+
+    def find(self, token_id: UUID) -> TokenRecord | None:
+        with self._connect() as conn:
+            row = conn.execute(self._sql, (token_id,), prepare=True).fetchone()
+        if row is None:
+            return None
+        if isinstance(row, dict):  # the event store's pool hands out dict rows
+            row = tuple(row.values())
+        return TokenRecord(user_id=row[0], secret_sha256=row[1], expires_at=row[2], revoked=row[3])

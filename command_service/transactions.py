@@ -1,0 +1,112 @@
+"""Transaction commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from command_service.commands import AmendTransaction, AmountInput, RecordTransaction, SplitInput
+from command_service.idempotency import Created, create_once
+from command_service.store import Store
+from shared.domain.accounts import Account
+from shared.domain.errors import ForbiddenError, RuleViolationError
+from shared.domain.ids import uuid7
+from shared.domain.money import Currency
+from shared.domain.transactions import Split, Transaction, check_splits
+from shared.views import TransactionView
+
+
+class TransactionCommands:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _checked(
+        self,
+        user_id: UUID,
+        amount: AmountInput,
+        currency: Currency,
+        category_id: UUID | None,
+        splits: list[SplitInput],
+    ) -> list[dict[str, Any]]:
+        """Check category, currency and splits; return the splits' event state."""
+        if category_id is not None:
+            self.store.visible_category(category_id, user_id, "category_id")
+        # The original stored such rows and then failed to update the balance.
+        if amount.currency != currency:
+            raise RuleViolationError(
+                "amount.currency",
+                f"The amount.currency must be the account's currency ({currency}).",
+            )
+        for index, split in enumerate(splits):
+            self.store.visible_category(split.category_id, user_id, f"splits.{index}.category_id")
+        made = [Split(str(uuid7()), str(s.category_id), s.amount, s.memo) for s in splits]
+        check_splits(amount.value, made)
+        return [s.as_state() for s in made]
+
+    def record(
+        self, user_id: UUID, command: RecordTransaction, key: str | None, payload: dict[str, Any]
+    ) -> Created[TransactionView]:
+        account = self.store.usable_account(command.account_id, user_id)
+        splits = self._checked(
+            user_id, command.amount, account.currency, command.category_id, command.splits
+        )
+
+        def build(txn_id: UUID) -> tuple[list[Transaction], TransactionView]:
+            txn = Transaction(
+                id=txn_id,
+                user_id=str(user_id),
+                account_id=str(account.id),
+                category_id=_str(command.category_id),
+                amount=command.amount.value,
+                currency=command.amount.currency.value,
+                date=command.date,
+                memo=command.memo,
+                fitid=None,
+                splits=splits,
+            )
+            return [txn], self.store.transaction_view(txn, account)
+
+        def reload(txn_id: UUID) -> TransactionView:
+            txn = self.store.live(Transaction, "Transaction", txn_id)
+            return self.store.transaction_view(txn, account)
+
+        return create_once(
+            self.store,
+            user_id=user_id,
+            route="transactions",
+            key=key,
+            payload=payload,
+            build=build,
+            reload=reload,
+        )
+
+    def amend(
+        self, user_id: UUID, txn_id: UUID, parse: Callable[[], AmendTransaction]
+    ) -> tuple[TransactionView, int]:
+        txn = self.store.live(Transaction, "Transaction", txn_id)
+        command = parse()
+        if txn.user_id != str(user_id):
+            raise ForbiddenError
+        splits = self._checked(
+            user_id, command.amount, txn.currency, command.category_id, command.splits
+        )
+        txn.amend(
+            category_id=_str(command.category_id),
+            amount=command.amount.value,
+            date=command.date,
+            memo=command.memo,
+            splits=splits,
+        )
+        account = self.store.live(Account, "Account", UUID(txn.account_id))
+        position = self.store.append(txn)
+        return self.store.transaction_view(txn, account), position
+
+    def delete(self, user_id: UUID, txn_id: UUID) -> int:
+        txn = self.store.owned(Transaction, "Transaction", txn_id, user_id)
+        txn.delete()
+        return self.store.append(txn)
+
+
+def _str(value: UUID | None) -> str | None:
+    return None if value is None else str(value)

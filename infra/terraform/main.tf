@@ -1,0 +1,294 @@
+# Valorize on Google Cloud: Cloud Run (command, query, worker, gateway + migrate job),
+# Cloud SQL PostgreSQL 17, Memorystore Redis, Cloud Tasks, Pub/Sub, external HTTPS LB.
+#
+# Method split (reads -> query_service, writes -> command_service)
+# ------------------------------------------------------------------
+# Decision: the global external Application Load Balancer does it. URL maps have no
+# "method" field, but on EXTERNAL_MANAGED load balancers a route rule's header match
+# can test the ":method" pseudo-header, so one LB in var.region routes
+#   /ws*  -> ws_gateway,   GET|HEAD -> query_service,   everything else -> command_service
+# (see modules/load_balancer). All GA, no extra hop, same region as the services.
+#
+# Alternative kept behind var.enable_api_gateway: Google API Gateway whose OpenAPI 2.0
+# spec (modules/api_gateway/openapi.yaml.tftpl) sends GET/HEAD to query_service and
+# POST/PUT/PATCH/DELETE to command_service via x-google-backend; the LB then sends all
+# non-/ws traffic to it. Not the default because API Gateway is not offered in
+# southamerica-east1 (it must run in var.api_gateway_region, adding a cross-region
+# round trip per request) and the LB -> API Gateway serverless NEG is Preview (google-beta).
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  labels = { app = "valorize", managed-by = "terraform" }
+
+  apis = concat(
+    ["run", "sqladmin", "redis", "cloudtasks", "pubsub", "secretmanager", "servicenetworking", "compute", "iam"],
+    var.enable_api_gateway ? ["apigateway", "servicemanagement", "servicecontrol"] : [],
+  )
+}
+
+resource "google_project_service" "apis" {
+  for_each           = toset(local.apis)
+  project            = var.project_id
+  service            = "${each.value}.googleapis.com"
+  disable_on_destroy = false
+}
+
+# ---- network: Direct VPC egress for Cloud Run, private services access for SQL/Redis
+
+resource "google_compute_network" "vpc" {
+  project                 = var.project_id
+  name                    = var.name
+  auto_create_subnetworks = false
+  depends_on              = [google_project_service.apis]
+}
+
+resource "google_compute_subnetwork" "run" {
+  project                  = var.project_id
+  region                   = var.region
+  name                     = "${var.name}-run"
+  network                  = google_compute_network.vpc.id
+  ip_cidr_range            = var.run_subnet_cidr
+  private_ip_google_access = true
+}
+
+resource "google_compute_global_address" "private_services" {
+  project       = var.project_id
+  name          = "${var.name}-private-services"
+  network       = google_compute_network.vpc.id
+  purpose       = "VPC_PEERING"
+  address_type  = "INTERNAL"
+  prefix_length = 20
+}
+
+resource "google_service_networking_connection" "private_services" {
+  network                 = google_compute_network.vpc.id
+  service                 = "servicenetworking.googleapis.com"
+  reserved_peering_ranges = [google_compute_global_address.private_services.name]
+}
+
+# ---- data stores
+
+module "postgres" {
+  source = "./modules/cloud_sql_postgres"
+
+  project_id          = var.project_id
+  region              = var.region
+  name                = "${var.name}-pg"
+  network_id          = google_compute_network.vpc.id
+  tier                = var.db_tier
+  availability_type   = var.db_availability_type
+  disk_size_gb        = var.db_disk_size_gb
+  password            = random_password.db.result
+  deletion_protection = var.db_deletion_protection
+  labels              = local.labels
+
+  depends_on = [google_service_networking_connection.private_services]
+}
+
+module "redis" {
+  source = "./modules/memorystore_redis"
+
+  project_id     = var.project_id
+  region         = var.region
+  name           = "${var.name}-redis"
+  network_id     = google_compute_network.vpc.id
+  memory_size_gb = var.redis_memory_size_gb
+  labels         = local.labels
+
+  depends_on = [google_service_networking_connection.private_services]
+}
+
+module "tasks_queue" {
+  source = "./modules/cloud_tasks_queue"
+
+  project_id       = var.project_id
+  region           = var.region
+  name             = "projection-wakeups"
+  enqueuer_members = ["serviceAccount:${google_service_account.runtime.email}"]
+
+  depends_on = [google_project_service.apis]
+}
+
+module "pubsub" {
+  source = "./modules/pubsub"
+
+  project_id         = var.project_id
+  name               = "valorize-events"
+  publisher_members  = ["serviceAccount:${google_service_account.runtime.email}"]
+  subscriber_members = ["serviceAccount:${google_service_account.runtime.email}"]
+  labels             = local.labels
+
+  depends_on = [google_project_service.apis]
+}
+
+# ---- Cloud Run
+
+locals {
+  # Deterministic Cloud Run URL (https://SERVICE-PROJECT_NUMBER.REGION.run.app):
+  # lets every service know the worker URL without a dependency cycle.
+  worker_url = "https://${var.name}-worker-${data.google_project.this.number}.${var.region}.run.app"
+
+  app_env = {
+    CLOUD_TASKS_PROJECT         = var.project_id
+    CLOUD_TASKS_LOCATION        = var.region
+    CLOUD_TASKS_QUEUE           = module.tasks_queue.name
+    CLOUD_TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
+    PROJECTION_WORKER_URL       = "${local.worker_url}/tasks/wake"
+    WS_BACKPLANE                = var.ws_backplane
+    PUBSUB_TOPIC                = module.pubsub.name
+    VALORIZE_LOG_LEVEL          = var.log_level
+    # Per-instance pool; keep (sum of max instances) x (size + overflow) under the
+    # database's max_connections.
+    POSTGRES_POOL_SIZE         = tostring(var.db_pool_size)
+    POSTGRES_POOL_MAX_OVERFLOW = tostring(var.db_pool_max_overflow)
+  }
+
+  app_secret_env = {
+    POSTGRES_DSN  = google_secret_manager_secret.app["postgres-dsn"].secret_id
+    READMODEL_DSN = google_secret_manager_secret.app["postgres-dsn"].secret_id
+    REDIS_URL     = google_secret_manager_secret.app["redis-url"].secret_id
+  }
+
+  public_invoker = ["allUsers"] # reachable only via the LB (ingress); the app authenticates users
+  apigw_invoker  = var.enable_api_gateway ? ["serviceAccount:${google_service_account.api_gateway[0].email}"] : []
+
+  services = {
+    command = {
+      ingress          = var.enable_api_gateway ? "INGRESS_TRAFFIC_ALL" : "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+      invokers         = var.enable_api_gateway ? local.apigw_invoker : local.public_invoker
+      cpu_idle         = true
+      concurrency      = 80
+      timeout_seconds  = 60
+      session_affinity = false
+      audiences        = []
+    }
+    query = {
+      ingress          = var.enable_api_gateway ? "INGRESS_TRAFFIC_ALL" : "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+      invokers         = var.enable_api_gateway ? local.apigw_invoker : local.public_invoker
+      cpu_idle         = true
+      concurrency      = 80
+      timeout_seconds  = 60
+      session_affinity = false
+      audiences        = []
+    }
+    # Internal only (Cloud Tasks counts as internal); only the tasks SA may invoke it.
+    # Always-on CPU: the worker also sweeps for events in the background.
+    worker = {
+      ingress          = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+      invokers         = ["serviceAccount:${google_service_account.tasks.email}"]
+      cpu_idle         = false
+      concurrency      = 10
+      timeout_seconds  = 300
+      session_affinity = false
+      # Cloud Tasks uses the full task URL as OIDC audience unless told otherwise.
+      audiences = ["${local.worker_url}/tasks/wake"]
+    }
+    # WebSockets: long requests (timeout caps a connection's life), sticky instances.
+    gateway = {
+      ingress          = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+      invokers         = local.public_invoker
+      cpu_idle         = false
+      concurrency      = 1000
+      timeout_seconds  = 3600
+      session_affinity = true
+      audiences        = []
+    }
+  }
+}
+
+module "service" {
+  source   = "./modules/cloud_run_service"
+  for_each = local.services
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "${var.name}-${each.key}"
+  image                 = var.image
+  args                  = ["serve", each.key, "--host", "0.0.0.0", "--port", "8080"]
+  service_account_email = google_service_account.runtime.email
+  ingress               = each.value.ingress
+  invoker_members       = each.value.invokers
+  custom_audiences      = each.value.audiences
+  env                   = local.app_env
+  secret_env            = local.app_secret_env
+  network               = google_compute_network.vpc.id
+  subnetwork            = google_compute_subnetwork.run.id
+  min_instances         = var.scaling[each.key].min
+  max_instances         = var.scaling[each.key].max
+  cpu                   = var.scaling[each.key].cpu
+  memory                = var.scaling[each.key].memory
+  cpu_idle              = each.value.cpu_idle
+  concurrency           = each.value.concurrency
+  timeout_seconds       = each.value.timeout_seconds
+  session_affinity      = each.value.session_affinity
+  labels                = local.labels
+
+  depends_on = [
+    google_project_service.apis,
+    google_secret_manager_secret_version.postgres_dsn,
+    google_secret_manager_secret_version.redis_url,
+    google_secret_manager_secret_iam_member.runtime,
+    google_project_iam_member.runtime,
+  ]
+}
+
+module "migrate" {
+  source = "./modules/cloud_run_job"
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "${var.name}-migrate"
+  image                 = var.image
+  args                  = ["migrate"]
+  service_account_email = google_service_account.runtime.email
+  env                   = { VALORIZE_LOG_LEVEL = var.log_level }
+  secret_env            = local.app_secret_env
+  network               = google_compute_network.vpc.id
+  subnetwork            = google_compute_subnetwork.run.id
+  labels                = local.labels
+
+  depends_on = [
+    google_project_service.apis,
+    google_secret_manager_secret_version.postgres_dsn,
+    google_secret_manager_secret_version.redis_url,
+    google_secret_manager_secret_iam_member.runtime,
+    google_project_iam_member.runtime,
+  ]
+}
+
+# ---- edge
+
+module "api_gateway" {
+  source = "./modules/api_gateway"
+  count  = var.enable_api_gateway ? 1 : 0
+
+  project_id            = var.project_id
+  region                = var.api_gateway_region
+  name                  = "${var.name}-api"
+  query_url             = module.service["query"].uri
+  command_url           = module.service["command"].uri
+  service_account_email = google_service_account.api_gateway[0].email
+
+  depends_on = [google_project_service.apis]
+}
+
+module "load_balancer" {
+  source = "./modules/load_balancer"
+
+  project_id      = var.project_id
+  region          = var.region
+  name            = var.name
+  domains         = var.domains
+  query_service   = module.service["query"].name
+  command_service = module.service["command"].name
+  gateway_service = module.service["gateway"].name
+  api_gateway = var.enable_api_gateway ? {
+    gateway_id = module.api_gateway[0].gateway_id
+    region     = var.api_gateway_region
+  } : null
+
+  depends_on = [google_project_service.apis]
+}

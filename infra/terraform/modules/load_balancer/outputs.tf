@@ -1,0 +1,7 @@
+output "ip_address" {
+  value = google_compute_global_address.this.address
+}
+
+output "url_map" {
+  value = google_compute_url_map.https.id
+}

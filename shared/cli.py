@@ -1,0 +1,117 @@
+"""``valorize``: the operator's command line (migrate, serve, up, down, seed).
+
+The CLI is the composition root of the local stack: it names services by import string
+only, so ``shared`` still imports no service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from shared.settings import get_settings
+
+FACTORIES = {
+    "command": "command_service.app:create_app",
+    "query": "query_service.app:create_app",
+    "worker": "projection_worker.app:create_app",
+    "gateway": "ws_gateway.app:create_app",
+}
+DEFAULT_PORTS = {"edge": 8000, "command": 8001, "query": 8002, "worker": 8003, "gateway": 8004}
+
+
+def _serve(args: argparse.Namespace) -> None:
+    port = args.port or DEFAULT_PORTS[args.service]
+    if args.service == "gateway":
+        import importlib
+
+        from aiohttp import web
+
+        module_name, _, attr = FACTORIES["gateway"].partition(":")
+        factory = getattr(importlib.import_module(module_name), attr)
+        web.run_app(factory(), host=args.host, port=port, print=None)
+        return
+    import uvicorn
+
+    if args.service == "edge":
+        from shared.edge import create_edge
+
+        app = create_edge(FACTORIES["query"], FACTORIES["command"])
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=port,
+            log_level="warning",
+            loop="uvloop",
+            http="httptools",
+            backlog=4096,
+        )
+        return
+    uvicorn.run(
+        FACTORIES[args.service],
+        factory=True,
+        host=args.host,
+        port=port,
+        workers=args.workers,
+        log_level="warning",
+        loop="uvloop",
+        http="httptools",
+        backlog=4096,
+    )
+
+
+def _migrate(_: argparse.Namespace) -> None:
+    from shared.migrate import migrate
+
+    migrate(get_settings())
+    print("migrated")
+
+
+def _up(args: argparse.Namespace) -> None:
+    from shared.localstack import up
+
+    up(get_settings(), seed=not args.no_seed)
+
+
+def _down(_: argparse.Namespace) -> None:
+    from shared.localstack import down
+
+    down(get_settings())
+
+
+def _seed(args: argparse.Namespace) -> None:
+    from shared.localstack import seed_demo
+
+    seed_demo(args.base_url)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(
+        level=get_settings().log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    parser = argparse.ArgumentParser(prog="valorize", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="create tables and seed reference data").set_defaults(
+        run=_migrate
+    )
+    serve = commands.add_parser("serve", help="serve one service over HTTP")
+    serve.add_argument("service", choices=sorted(DEFAULT_PORTS))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+    start = commands.add_parser("up", help="start the whole local stack and seed a demo")
+    start.add_argument("--no-seed", action="store_true")
+    start.set_defaults(run=_up)
+    commands.add_parser("down", help="stop what `up` started").set_defaults(run=_down)
+    seed = commands.add_parser("seed", help="provision a demo user with transactions")
+    seed.add_argument("--base-url", default="http://127.0.0.1:8000")
+    seed.set_defaults(run=_seed)
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Valorize's domain: aggregates with their events nested inside them, plus value objects."""

@@ -1,0 +1,67 @@
+"""One base URL for local runs: reads (GET/HEAD) to query_service, writes to command_service.
+
+Both apps are loaded by import string from the process's composition root (the CLI), so
+``shared`` never imports a service. In production the same split is done by the API
+gateway in front of the two Cloud Run services (see infra/README.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import AsyncIterator, MutableMapping
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def load_factory(spec: str) -> Starlette:
+    """``"package.module:factory"`` -> the app the factory builds."""
+    module_name, _, attr = spec.partition(":")
+    app: Starlette = getattr(importlib.import_module(module_name), attr)()
+    return app
+
+
+class MethodSplit:
+    """An ASGI app that runs both apps' lifespans and routes each request by method."""
+
+    def __init__(self, reads: Starlette, writes: Starlette) -> None:
+        self.reads, self.writes = reads, writes
+        self.states: dict[int, dict[str, Any]] = {}
+
+    @contextlib.asynccontextmanager
+    async def _lifespans(self) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for app in (self.reads, self.writes):
+                state = await stack.enter_async_context(app.router.lifespan_context(app))
+                self.states[id(app)] = dict(state or {})
+            yield
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        app = self.reads if scope.get("method", "GET") in READ_METHODS else self.writes
+        child: MutableMapping[str, Any] = dict(scope)
+        child["state"] = dict(self.states.get(id(app), {}))
+        await app(child, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        message = await receive()
+        assert message["type"] == "lifespan.startup"
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(self._lifespans())
+            except Exception as exc:
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def create_edge(reads: str, writes: str) -> MethodSplit:
+    return MethodSplit(load_factory(reads), load_factory(writes))

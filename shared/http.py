@@ -1,0 +1,129 @@
+"""HTTP helpers shared by the Starlette services: orjson responses, request bodies and
+the original's Laravel-shaped validation errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from starlette.requests import Request
+from starlette.responses import Response
+
+POSITION_HEADER = "X-Valorize-Position"
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class BadRequestError(Exception):
+    """The request itself is unusable (malformed JSON, too large): 400/413."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(message)
+
+
+class InputInvalidError(Exception):
+    """Field errors collected by validation; rendered as the original's 422 body."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__(next(iter(errors.values()))[0])
+
+
+def _normalise(value: Any) -> Any:
+    # The original's global middleware trims strings and turns "" into null.
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    return value
+
+
+async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    """The body as a JSON object (``null`` or empty counts as ``{}``), size-limited."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise BadRequestError(413, f"The request body must not exceed {max_bytes} bytes.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise BadRequestError(413, f"The request body must not exceed {max_bytes} bytes.")
+    if not body.strip():
+        return {}
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequestError(400, "The request body is not valid JSON.") from None
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise BadRequestError(400, "The request body must be a JSON object.")
+    normalised: dict[str, Any] = _normalise(parsed)
+    return normalised
+
+
+def _attribute(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+_MESSAGES = {
+    "missing": "The {attr} field is required.",
+    "none_required": "The {attr} field is required.",
+    "string_type": "The {attr} field must be a string.",
+    "int_type": "The {attr} field must be an integer.",
+    "int_parsing": "The {attr} field must be an integer.",
+    "int_from_float": "The {attr} field must be an integer.",
+    "bool_type": "The {attr} field must be true or false.",
+    "bool_parsing": "The {attr} field must be true or false.",
+    "dict_type": "The {attr} field must be an array.",
+    "model_type": "The {attr} field must be an array.",
+    "model_attributes_type": "The {attr} field must be an array.",
+    "list_type": "The {attr} field must be an array.",
+    "enum": "The selected {attr} is invalid.",
+    "literal_error": "The selected {attr} is invalid.",
+    "uuid_type": "The {attr} field must be a valid UUID.",
+    "uuid_parsing": "The {attr} field must be a valid UUID.",
+    "uuid_version": "The {attr} field must be a valid UUID.",
+    "string_too_long": "The {attr} field must not be greater than {max_length} characters.",
+    "string_too_short": "The {attr} field must be at least {min_length} characters.",
+    "too_long": "The {attr} field must not have more than {max_length} items.",
+    "greater_than_equal": "The {attr} field must be at least {ge}.",
+    "less_than_equal": "The {attr} field must not be greater than {le}.",
+}
+
+
+def _message(error: ErrorDetails) -> str:
+    attr = _attribute(error["loc"]).replace("_", " ")
+    template = _MESSAGES.get(error["type"])
+    if template is None:
+        # Our own validators raise PydanticCustomError with a finished sentence.
+        return str(error["msg"]).removeprefix("Value error, ").replace("{attr}", attr)
+    return template.format(attr=attr, **(error.get("ctx") or {}))
+
+
+def input_errors(exc: ValidationError) -> InputInvalidError:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        errors.setdefault(_attribute(error["loc"]), []).append(_message(error))
+    return InputInvalidError(errors)
+
+
+def validation_body(errors: dict[str, list[str]]) -> dict[str, Any]:
+    """``{"message": "<first>[ (and N more error[s])]", "errors": {...}}`` as Laravel does."""
+    messages = [m for field_messages in errors.values() for m in field_messages]
+    first, more = messages[0], len(messages) - 1
+    if more:
+        first += f" (and {more} more error{'s' if more > 1 else ''})"
+    return {"message": first, "errors": errors}

@@ -1,0 +1,107 @@
+"""DDL of the read models (schema ``readmodel`` by default), applied by ``valorize migrate``.
+
+Read models are physically separate from the event store (own schema, own pool) and can
+be dropped and rebuilt from the events at any time.
+"""
+
+from __future__ import annotations
+
+from psycopg.sql import SQL, Composed, Identifier
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS {s}.projection_checkpoints (
+    name text PRIMARY KEY,
+    position bigint NOT NULL DEFAULT 0,
+    status text NOT NULL DEFAULT 'running',
+    poison_position bigint,
+    error text,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {s}.projection_failures (
+    name text NOT NULL,
+    position bigint NOT NULL,
+    topic text NOT NULL,
+    error text NOT NULL,
+    failed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, position)
+);
+CREATE TABLE IF NOT EXISTS {s}.banks (
+    id uuid PRIMARY KEY,
+    code text NOT NULL,
+    name text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {s}.users (
+    id uuid PRIMARY KEY,
+    name text NOT NULL,
+    email text NOT NULL,
+    preferred_currency text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {s}.accounts (
+    id uuid PRIMARY KEY,
+    user_id uuid NOT NULL,
+    name text NOT NULL,
+    number text,
+    currency text NOT NULL,
+    type text NOT NULL,
+    bank_id uuid NOT NULL,
+    balance bigint NOT NULL DEFAULT 0,
+    opened_position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS accounts_user_idx ON {s}.accounts (user_id, opened_position);
+CREATE TABLE IF NOT EXISTS {s}.categories (
+    id uuid PRIMARY KEY,
+    user_id uuid,
+    name text NOT NULL,
+    description text,
+    color text NOT NULL,
+    is_default boolean NOT NULL
+);
+CREATE INDEX IF NOT EXISTS categories_user_idx ON {s}.categories (user_id);
+CREATE TABLE IF NOT EXISTS {s}.transactions (
+    id uuid PRIMARY KEY,
+    user_id uuid NOT NULL,
+    account_id uuid NOT NULL,
+    category_id uuid,
+    amount bigint NOT NULL,
+    currency text NOT NULL,
+    type text NOT NULL,
+    date timestamptz NOT NULL,
+    memo text,
+    fitid text,
+    splits jsonb NOT NULL DEFAULT '[]',
+    recorded_position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transactions_user_date_idx
+    ON {s}.transactions (user_id, date DESC, recorded_position DESC);
+CREATE INDEX IF NOT EXISTS transactions_account_date_idx
+    ON {s}.transactions (account_id, date DESC);
+CREATE INDEX IF NOT EXISTS transactions_category_date_idx
+    ON {s}.transactions (category_id, date DESC);
+CREATE TABLE IF NOT EXISTS {s}.budgets (
+    id uuid PRIMARY KEY,
+    user_id uuid NOT NULL,
+    category_id uuid NOT NULL,
+    name text NOT NULL,
+    currency text NOT NULL,
+    created_position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS budgets_user_idx ON {s}.budgets (user_id);
+"""
+
+
+def readmodel_ddl(schema: str) -> list[Composed]:
+    statements = [SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema))]
+    for raw in _TABLES.split(";"):
+        if raw.strip():
+            statements.append(SQL(raw.strip()).format(s=Identifier(schema)))
+    return statements
+
+
+def auth_tokens_ddl(schema: str) -> Composed:
+    """The inline auth-token table, beside the events (see ``ValorizeRecorder``)."""
+    return SQL(
+        "CREATE TABLE IF NOT EXISTS {}.auth_tokens ("
+        " id uuid PRIMARY KEY, user_id uuid NOT NULL, secret_sha256 text NOT NULL,"
+        " expires_at timestamptz, revoked_at timestamptz,"
+        " created_at timestamptz NOT NULL DEFAULT now())"
+    ).format(Identifier(schema))

@@ -1,0 +1,73 @@
+"""The only reader of ``os.environ``: a frozen :class:`Settings` built once per process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+def _int(env: dict[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "")
+    return int(raw) if raw.strip() else default
+
+
+def _float(env: dict[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "")
+    return float(raw) if raw.strip() else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process configuration. Every field maps to one environment variable (see README)."""
+
+    postgres_dsn: str
+    readmodel_dsn: str
+    redis_url: str
+    data_dir: Path
+    eventstore_schema: str
+    readmodel_schema: str
+    pool_size: int
+    pool_max_overflow: int
+    tasks_project: str
+    tasks_location: str
+    tasks_queue: str
+    tasks_emulator_host: str
+    tasks_service_account: str
+    worker_url: str
+    read_wait_seconds: float
+    sweep_seconds: float
+    max_body_bytes: int
+    log_level: str
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    """Build settings from a mapping (tests pass their own; processes pass ``os.environ``)."""
+    postgres_dsn = env.get("POSTGRES_DSN", "")
+    return Settings(
+        postgres_dsn=postgres_dsn,
+        readmodel_dsn=env.get("READMODEL_DSN", "") or postgres_dsn,
+        redis_url=env.get("REDIS_URL", ""),
+        data_dir=Path(env.get("VALORIZE_DATA_DIR", ".valorize")).absolute(),
+        eventstore_schema=env.get("EVENTSTORE_SCHEMA", "public"),
+        readmodel_schema=env.get("READMODEL_SCHEMA", "readmodel"),
+        pool_size=_int(env, "POSTGRES_POOL_SIZE", 10),
+        pool_max_overflow=_int(env, "POSTGRES_POOL_MAX_OVERFLOW", 20),
+        tasks_project=env.get("CLOUD_TASKS_PROJECT", "valorize-local"),
+        tasks_location=env.get("CLOUD_TASKS_LOCATION", "southamerica-east1"),
+        tasks_queue=env.get("CLOUD_TASKS_QUEUE", "projection-wakeups"),
+        tasks_emulator_host=env.get("CLOUD_TASKS_EMULATOR_HOST", ""),
+        tasks_service_account=env.get("CLOUD_TASKS_SERVICE_ACCOUNT", ""),
+        worker_url=env.get("PROJECTION_WORKER_URL", ""),
+        read_wait_seconds=_float(env, "READ_YOUR_WRITES_TIMEOUT", 2.0),
+        sweep_seconds=_float(env, "PROJECTION_SWEEP_SECONDS", 1.0),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
+        log_level=env.get("VALORIZE_LOG_LEVEL", "info"),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read from the environment exactly once."""
+    return settings_from(dict(os.environ))
