@@ -66,9 +66,9 @@ class AccountCommands:
             type=command.type.value,
             bank_id=str(command.bank_id),
         )
-        return self.store.account_view(account), self.store.append(account)
+        return self.store.account_view(account), self.store.append(user_id, account)
 
     def close(self, user_id: UUID, account_id: UUID) -> int:
         account = self.store.owned(Account, "Account", account_id, user_id)
         account.close()
-        return self.store.append(account)
+        return self.store.append(user_id, account)

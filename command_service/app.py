@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
+from redis import Redis
 from starlette.applications import Starlette
 
 from command_service.accounts import AccountCommands
@@ -18,6 +19,7 @@ from command_service.provisioning import Provisioning
 from command_service.store import Store
 from command_service.transactions import TransactionCommands
 from shared.eventstore import open_ledger
+from shared.freshness import NullMarks, RedisWriteMarks
 from shared.settings import Settings, get_settings
 from shared.wiring import readmodel_pool, wakeup_from
 
@@ -34,7 +36,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ledger = open_ledger(settings)
         pool = readmodel_pool(settings)
         wakeup = wakeup_from(settings)
-        store = Store(ledger, PostgresBalances(pool, settings.readmodel_schema), wakeup)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        marks = RedisWriteMarks(redis) if redis is not None else NullMarks()
+        store = Store(ledger, PostgresBalances(pool, settings.readmodel_schema), wakeup, marks)
         handlers = Handlers(
             accounts=AccountCommands(store),
             categories=CategoryCommands(store),
@@ -50,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield {"handlers": handlers}
         finally:
             wakeup.close()
+            if redis is not None:
+                redis.close()
             pool.close()
             ledger.close()
 

@@ -50,7 +50,7 @@ class BudgetCommands:
         else:
             budget.reopen(name=name, currency=user.preferred_currency.value)
         try:
-            position = self.store.append(budget)
+            position = self.store.append(user_id, budget)
         except IntegrityError:  # a concurrent request created it first: return that one
             return self.create(user_id, command)
         return BudgetView(
@@ -64,9 +64,9 @@ class BudgetCommands:
         command = parse()
         budget = self.store.owned(Budget, "Budget", budget_id, user_id)
         budget.rename(name=command.name)
-        return self.view(budget), self.store.append(budget)
+        return self.view(budget), self.store.append(user_id, budget)
 
     def delete(self, user_id: UUID, budget_id: UUID) -> int:
         budget = self.store.owned(Budget, "Budget", budget_id, user_id)
         budget.delete()
-        return self.store.append(budget)
+        return self.store.append(user_id, budget)

@@ -68,7 +68,7 @@ class CategoryCommands:
             color=command.color.value,
             is_default=command.is_default,
         )
-        return view_of_category(category), self.store.append(palette, category)
+        return view_of_category(category), self.store.append(user_id, palette, category)
 
     def delete(self, user_id: UUID, category_id: UUID) -> int:
         category = self.store.owned(Category, "Category", category_id, user_id)
@@ -81,4 +81,4 @@ class CategoryCommands:
         if budget is not None and not budget.deleted:
             budget.delete()
             changed.append(budget)
-        return self.store.append(*changed)
+        return self.store.append(user_id, *changed)

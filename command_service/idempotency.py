@@ -48,7 +48,7 @@ def create_once(
     """
     if key is None:
         aggregates, resource = build(uuid7())
-        return Created(resource, store.append(*aggregates))
+        return Created(resource, store.append(user_id, *aggregates))
     claim_id = idempotency_id_for(user_id, route, key)
     print_ = fingerprint(payload)
     claim = store.find(IdempotencyKey, claim_id)
@@ -57,7 +57,7 @@ def create_once(
         aggregates, resource = build(resource_id)
         claim_new = IdempotencyKey(id=claim_id, resource_id=str(resource_id), fingerprint=print_)
         try:
-            return Created(resource, store.append(*aggregates, claim_new))
+            return Created(resource, store.append(user_id, *aggregates, claim_new))
         except IntegrityError:
             claim = store.find(IdempotencyKey, claim_id)
             if claim is None:

@@ -93,6 +93,6 @@ class Provisioning:
         )
         made.append(token)
         grant = TokenGrant(token.id, user.id, secret.sha256, expires_at)
-        position = self.store.append(*made, token_grants=[grant])
+        position = self.store.append(user.id, *made, token_grants=[grant])
         provisioned = ProvisionedUser(f"{token.id}|{secret.plain}", user.id, user.email, expires_at)
         return provisioned, position

@@ -15,6 +15,7 @@ from shared.domain.categories import Category
 from shared.domain.errors import ForbiddenError, NotFoundError, RuleViolationError
 from shared.domain.transactions import Transaction
 from shared.eventstore import Ledger
+from shared.freshness import WriteMarks
 from shared.views import AccountView, BankView, CategoryView, SplitView, TransactionView
 from shared.wakeup import Wakeup
 
@@ -24,15 +25,20 @@ A = TypeVar("A", bound=Aggregate)
 class Store:
     """What every command handler shares: the ledger, lookups and view building."""
 
-    def __init__(self, ledger: Ledger, balances: BalanceLookup, wakeup: Wakeup) -> None:
+    def __init__(
+        self, ledger: Ledger, balances: BalanceLookup, wakeup: Wakeup, marks: WriteMarks
+    ) -> None:
         self.ledger = ledger
         self.balances = balances
         self.wakeup = wakeup
+        self.marks = marks
         self._banks: dict[UUID, BankView] = {}
 
-    def append(self, *aggregates: Aggregate, **kwargs: object) -> int:
-        """Commit, then wake the projections (a hint only: a sweep catches up if it's lost)."""
+    def append(self, user_id: UUID, *aggregates: Aggregate, **kwargs: object) -> int:
+        """Commit; then mark the user's position (read-your-writes) and wake the
+        projections (a hint only: the worker's sweep catches up if it is lost)."""
         position = self.ledger.append(*aggregates, **kwargs)
+        self.marks.mark(user_id, position)
         self.wakeup.notify(position)
         return position
 

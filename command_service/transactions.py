@@ -99,13 +99,13 @@ class TransactionCommands:
             splits=splits,
         )
         account = self.store.live(Account, "Account", UUID(txn.account_id))
-        position = self.store.append(txn)
+        position = self.store.append(user_id, txn)
         return self.store.transaction_view(txn, account), position
 
     def delete(self, user_id: UUID, txn_id: UUID) -> int:
         txn = self.store.owned(Transaction, "Transaction", txn_id, user_id)
         txn.delete()
-        return self.store.append(txn)
+        return self.store.append(user_id, txn)
 
 
 def _str(value: UUID | None) -> str | None:

@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS {s}.budgets (
     category_id uuid NOT NULL,
     name text NOT NULL,
     currency text NOT NULL,
+    deleted boolean NOT NULL DEFAULT false,
     created_position bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS budgets_user_idx ON {s}.budgets (user_id);

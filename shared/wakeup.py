@@ -241,3 +241,43 @@ def ensure_queue(project: str, location: str, queue: str, emulator_host: str | N
         pass
     finally:
         _close_client(client)
+
+
+class BackgroundWakeup:
+    """Sends wake-ups from a background thread, coalescing bursts into one in-flight task.
+
+    ``notify`` only records the highest position and signals: the request that committed
+    never waits on Cloud Tasks. While a task is being enqueued, later commits are folded
+    into the next one. This is safe because a wake-up is a hint: the worker reads every
+    event after its checkpoint, whatever position the task names.
+    """
+
+    def __init__(self, inner: Wakeup) -> None:
+        self._inner = inner
+        self._cond = threading.Condition()
+        self._pending: int | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="wakeup", daemon=True)
+        self._thread.start()
+
+    def notify(self, position: int) -> None:
+        with self._cond:
+            self._pending = position if self._pending is None else max(self._pending, position)
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._cond.wait()
+                if self._pending is None:  # closed and drained
+                    return
+                position, self._pending = self._pending, None
+            self._inner.notify(position)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout=5)
+        self._inner.close()

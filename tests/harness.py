@@ -18,8 +18,8 @@ from shared.devstack import free_port
 class ServedApp:
     """A uvicorn server for one ASGI app, in a background thread, on a free loopback port."""
 
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
         config = uvicorn.Config(
             app,
             host="127.0.0.1",

@@ -1,0 +1,1 @@
+"""One module per read model. Each exposes a :class:`~projection_worker.runner.Projection`."""

@@ -1,0 +1,56 @@
+"""Checkpoints of PostgreSQL-backed projections (``projection_checkpoints`` table)."""
+
+from __future__ import annotations
+
+from psycopg import Connection
+from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
+
+
+class PostgresCheckpoint:
+    """The checkpoint row of one projection; locked and compare-and-set in the batch txn."""
+
+    def __init__(self, pool: ConnectionPool, schema: str, name: str) -> None:
+        self.pool, self.name = pool, name
+        s = Identifier(schema)
+        self._ensure = SQL(
+            "INSERT INTO {}.projection_checkpoints (name) VALUES (%s) ON CONFLICT DO NOTHING"
+        ).format(s)
+        self._read = SQL(
+            "SELECT position, status FROM {}.projection_checkpoints WHERE name = %s"
+        ).format(s)
+        self._cas = SQL(
+            "UPDATE {}.projection_checkpoints SET position = %s, updated_at = now() "
+            "WHERE name = %s AND position = %s"
+        ).format(s)
+        self._fail = SQL(
+            "UPDATE {}.projection_checkpoints SET status = 'failed', poison_position = %s, "
+            "error = %s, updated_at = now() WHERE name = %s"
+        ).format(s)
+        self._record_failure = SQL(
+            "INSERT INTO {}.projection_failures (name, position, topic, error) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (name, position) DO UPDATE SET error = "
+            "EXCLUDED.error, failed_at = now()"
+        ).format(s)
+        self._lock_key = SQL("SELECT pg_try_advisory_xact_lock(hashtext(%s))")
+        with pool.connection() as conn:
+            conn.execute(self._ensure, (name,))
+
+    def read(self) -> tuple[int, str]:
+        with self.pool.connection() as conn:
+            row = conn.execute(self._read, (self.name,)).fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, "running")
+
+    def lock(self, conn: Connection[tuple[object, ...]]) -> bool:
+        """Take this projection's transaction-scoped lock without waiting."""
+        row = conn.execute(self._lock_key, (f"projection:{self.name}",)).fetchone()
+        return bool(row and row[0])
+
+    def advance(self, conn: Connection[tuple[object, ...]], expected: int, to: int) -> bool:
+        """Compare-and-set the position inside the caller's transaction."""
+        return conn.execute(self._cas, (to, self.name, expected)).rowcount == 1
+
+    def fail(self, position: int, topic: str, error: str) -> None:
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute(self._record_failure, (self.name, position, topic, error))
+            conn.execute(self._fail, (position, error, self.name))

@@ -1,0 +1,298 @@
+"""``ledger_tables``: the PostgreSQL read model behind every list and detail of the API
+(banks, users, accounts with balances, categories, transactions, budgets)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from psycopg import Connection
+from psycopg.sql import SQL, Composed, Identifier
+from psycopg_pool import ConnectionPool
+
+from projection_worker.projections.checkpoints import PostgresCheckpoint
+from projection_worker.runner import Positioned
+from shared.domain.accounts import Account
+from shared.domain.banks import Bank
+from shared.domain.budgets import Budget
+from shared.domain.categories import Category
+from shared.domain.transactions import Transaction, type_for
+from shared.domain.users import User
+
+Conn = Connection[tuple[Any, ...]]
+Statement = tuple[Composed, tuple[Any, ...]]
+
+
+class LedgerTables:
+    name = "ledger_tables"
+
+    def __init__(self, pool: ConnectionPool, schema: str) -> None:
+        self.pool = pool
+        self.cp = PostgresCheckpoint(pool, schema, self.name)
+        self.sql = _Statements(Identifier(schema))
+        self._handlers: dict[type, Callable[[Positioned], list[Statement]]] = {
+            Bank.Registered: self.sql.bank_registered,
+            User.Registered: self.sql.user_registered,
+            Account.Opened: self.sql.account_opened,
+            Account.Updated: self.sql.account_updated,
+            Account.Closed: self.sql.account_closed,
+            Category.Created: self.sql.category_created,
+            Category.Updated: self.sql.category_updated,
+            Category.Deleted: self.sql.category_deleted,
+            Transaction.Recorded: self.sql.transaction_recorded,
+            Transaction.Amended: self.sql.transaction_amended,
+            Transaction.Deleted: self.sql.transaction_deleted,
+            Budget.Created: self.sql.budget_created,
+            Budget.Reopened: self.sql.budget_reopened,
+            Budget.Renamed: self.sql.budget_renamed,
+            Budget.Deleted: self.sql.budget_deleted,
+        }
+
+    def checkpoint(self) -> int:
+        return self.cp.read()[0]
+
+    def failed(self) -> bool:
+        return self.cp.read()[1] == "failed"
+
+    def fail(self, event: Positioned, error: str) -> None:
+        self.cp.fail(event.position, event.topic, error)
+
+    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
+        with self.pool.connection() as conn, conn.transaction():
+            if not self.cp.lock(conn):
+                return False
+            statements = [s for item in batch for s in self._statements(item)]
+            with conn.pipeline():
+                for sql, params in statements:
+                    conn.execute(sql, params, prepare=True)
+            if not self.cp.advance(conn, expected, batch[-1].position):
+                raise _MovedError  # rolls the batch back: someone else applied it first
+        return True
+
+    def _statements(self, item: Positioned) -> list[Statement]:
+        handler = self._handlers.get(type(item.event))
+        return handler(item) if handler else []
+
+
+class _MovedError(Exception):
+    pass
+
+
+class _Statements:
+    """The SQL for each event. Balances change by deltas, which is only safe because a
+    batch and its checkpoint commit together (see runner)."""
+
+    def __init__(self, s: Identifier) -> None:
+        def q(text: str) -> Composed:
+            return SQL(text).format(s=s)
+
+        self.q = q
+
+    def bank_registered(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (
+                self.q(
+                    "INSERT INTO {s}.banks (id, code, name) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (id) DO NOTHING"
+                ),
+                (e.originator_id, e.code, e.name),
+            )
+        ]
+
+    def user_registered(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (
+                self.q(
+                    "INSERT INTO {s}.users (id, name, email, preferred_currency) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+                ),
+                (e.originator_id, e.name, e.email, e.preferred_currency),
+            )
+        ]
+
+    def account_opened(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (
+                self.q(
+                    "INSERT INTO {s}.accounts (id, user_id, name, number, currency, type, "
+                    "bank_id, opened_position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (id) DO NOTHING"
+                ),
+                (
+                    e.originator_id,
+                    e.user_id,
+                    e.name,
+                    e.number,
+                    e.currency,
+                    e.type,
+                    e.bank_id,
+                    p.position,
+                ),
+            )
+        ]
+
+    def account_updated(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (
+                self.q(
+                    "UPDATE {s}.accounts SET name = %s, number = %s, type = %s, "
+                    "bank_id = %s WHERE id = %s"
+                ),
+                (e.name, e.number, e.type, e.bank_id, e.originator_id),
+            )
+        ]
+
+    def account_closed(self, p: Positioned) -> list[Statement]:
+        # Closing an account removes its transactions (the original's FK cascade).
+        i = p.event.originator_id
+        return [
+            (self.q("DELETE FROM {s}.transactions WHERE account_id = %s"), (i,)),
+            (self.q("DELETE FROM {s}.accounts WHERE id = %s"), (i,)),
+        ]
+
+    def category_created(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (
+                self.q(
+                    "INSERT INTO {s}.categories (id, user_id, name, description, color, "
+                    "is_default) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+                ),
+                (e.originator_id, e.user_id, e.name, e.description, e.color, e.is_default),
+            )
+        ]
+
+    def category_updated(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (
+                self.q(
+                    "UPDATE {s}.categories SET name = %s, description = %s, color = %s, "
+                    "is_default = %s WHERE id = %s"
+                ),
+                (e.name, e.description, e.color, e.is_default, e.originator_id),
+            )
+        ]
+
+    def category_deleted(self, p: Positioned) -> list[Statement]:
+        i = p.event.originator_id
+        return [
+            (self.q("UPDATE {s}.transactions SET category_id = NULL WHERE category_id = %s"), (i,)),
+            (self.q("DELETE FROM {s}.categories WHERE id = %s"), (i,)),
+        ]
+
+    def transaction_recorded(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (
+                self.q(
+                    "INSERT INTO {s}.transactions (id, user_id, account_id, category_id, amount, "
+                    "currency, type, date, memo, fitid, splits, recorded_position) VALUES "
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+                ),
+                (
+                    e.originator_id,
+                    e.user_id,
+                    e.account_id,
+                    e.category_id,
+                    e.amount,
+                    e.currency,
+                    type_for(e.amount).value,
+                    e.date,
+                    e.memo,
+                    e.fitid,
+                    orjson.dumps(e.splits).decode(),
+                    p.position,
+                ),
+            ),
+            self._balance(e.account_id, e.amount, e.currency),
+        ]
+
+    def transaction_amended(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (
+                self.q(
+                    "UPDATE {s}.transactions SET category_id = %s, amount = %s, type = %s, "
+                    "date = %s, memo = %s, splits = %s WHERE id = %s"
+                ),
+                (
+                    e.category_id,
+                    e.amount,
+                    type_for(e.amount).value,
+                    e.date,
+                    e.memo,
+                    orjson.dumps(e.splits).decode(),
+                    e.originator_id,
+                ),
+            ),
+            self._balance_of_txn(e.originator_id, e.amount - e.previous_amount),
+        ]
+
+    def transaction_deleted(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            self._balance_of_txn(e.originator_id, -e.amount),
+            (self.q("DELETE FROM {s}.transactions WHERE id = %s"), (e.originator_id,)),
+        ]
+
+    def _balance(self, account_id: str, delta: int, currency: str) -> Statement:
+        return (
+            self.q(
+                "UPDATE {s}.accounts SET balance = balance + %s WHERE id = %s AND currency = %s"
+            ),
+            (delta, account_id, currency),
+        )
+
+    def _balance_of_txn(self, txn_id: Any, delta: int) -> Statement:
+        return (
+            self.q(
+                "UPDATE {s}.accounts a SET balance = a.balance + %s FROM {s}.transactions t "
+                "WHERE t.id = %s AND a.id = t.account_id AND a.currency = t.currency"
+            ),
+            (delta, txn_id),
+        )
+
+    def budget_created(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (
+                self.q(
+                    "INSERT INTO {s}.budgets (id, user_id, category_id, name, currency, "
+                    "created_position) VALUES (%s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (id) DO NOTHING"
+                ),
+                (e.originator_id, e.user_id, e.category_id, e.name, e.currency, p.position),
+            )
+        ]
+
+    def budget_reopened(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (
+                self.q(
+                    "UPDATE {s}.budgets SET deleted = false, name = %s, currency = %s WHERE id = %s"
+                ),
+                (e.name, e.currency, e.originator_id),
+            )
+        ]
+
+    def budget_renamed(self, p: Positioned) -> list[Statement]:
+        e = p.event
+        return [
+            (self.q("UPDATE {s}.budgets SET name = %s WHERE id = %s"), (e.name, e.originator_id))
+        ]
+
+    def budget_deleted(self, p: Positioned) -> list[Statement]:
+        # Kept as deleted, not removed: a budget can be reopened (same pair, same id).
+        return [
+            (
+                self.q("UPDATE {s}.budgets SET deleted = true WHERE id = %s"),
+                (p.event.originator_id,),
+            )
+        ]

@@ -1,0 +1,103 @@
+"""The locked pull loop that moves every projection forward exactly once.
+
+Invariant (per projection): events are applied in global order, and a batch's effects
+and its checkpoint move commit together, guarded by a lock and a compare-and-set on the
+old position. Duplicate, late or reordered wake-ups therefore change nothing: whoever
+holds the lock reads from the checkpoint, never from the position a task carried.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eventsourcing.persistence import Notification
+
+from shared.eventstore import Ledger
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Positioned:
+    """A decoded domain event with its global position."""
+
+    position: int
+    topic: str
+    event: Any
+
+
+class Projection(Protocol):
+    """Port: one read model that can apply a batch of events exactly once."""
+
+    name: str
+
+    def checkpoint(self) -> int:
+        """The position of the last event applied (0 before any)."""
+        ...
+
+    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
+        """Apply ``batch`` and move the checkpoint from ``expected`` to the batch's last
+        position, atomically. Return False (applying nothing) if the checkpoint is not
+        ``expected`` any more or the projection is busy elsewhere."""
+        ...
+
+    def fail(self, event: Positioned, error: str) -> None:
+        """Record a poison event and stop at it (status ``failed``), skipping nothing."""
+        ...
+
+    def failed(self) -> bool: ...
+
+
+class Runner:
+    """Pulls events after each projection's checkpoint, in batches, until caught up."""
+
+    def __init__(self, ledger: Ledger, projections: Sequence[Projection], batch: int = 500):
+        self.ledger = ledger
+        self.projections = list(projections)
+        self.batch = batch
+        self._local = threading.Lock()
+
+    def read(self, after: int, limit: int) -> list[Positioned]:
+        notifications: Sequence[Notification] = self.ledger.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return [
+            Positioned(n.id, n.topic, self.ledger.mapper.to_domain_event(n)) for n in notifications
+        ]
+
+    def catch_up(self) -> int:
+        """Run every projection until it reaches the head; return events applied."""
+        return sum(self.catch_up_one(p) for p in self.projections)
+
+    def catch_up_one(self, projection: Projection) -> int:
+        applied = 0
+        while not projection.failed():
+            start = projection.checkpoint()
+            batch = self.read(start, self.batch)
+            if not batch:
+                return applied
+            try:
+                if not projection.apply(batch, start):
+                    return applied  # another worker holds it, or moved it: it will go on
+            except Exception:
+                logger.exception("projection %s: batch after %d failed", projection.name, start)
+                self._isolate(projection, batch, start)
+                continue
+            applied += len(batch)
+        return applied
+
+    def _isolate(self, projection: Projection, batch: Sequence[Positioned], start: int) -> None:
+        """Re-apply one event at a time to find and record the poison event."""
+        expected = start
+        for item in batch:
+            try:
+                if not projection.apply([item], expected):
+                    return
+            except Exception as exc:
+                projection.fail(item, f"{type(exc).__name__}: {exc}")
+                return
+            expected = item.position

@@ -1,0 +1,69 @@
+"""query_service: serves reads and dashboards from the read models only."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, TypedDict
+
+import redis.asyncio as aioredis
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+
+from query_service.auth import AsyncTokens
+from query_service.endpoints import ROUTES, Readers
+from query_service.errors import EXCEPTION_HANDLERS
+from query_service.freshness import CheckpointWatch
+from query_service.queries import Queries
+from shared.settings import Settings, get_settings
+
+FRESHNESS_PROJECTION = "ledger_tables"
+
+
+class State(TypedDict):
+    readers: Readers
+
+
+async def _pool(dsn: str, size: int) -> AsyncConnectionPool[Any]:
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        dsn,
+        min_size=1,
+        max_size=size,
+        open=False,
+        kwargs={"autocommit": True, "row_factory": dict_row},
+    )
+    await pool.open(wait=True, timeout=30)
+    return pool
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[State]:
+        async with contextlib.AsyncExitStack() as stack:
+            reads = await _pool(settings.readmodel_dsn, settings.pool_size)
+            stack.push_async_callback(reads.close)
+            tokens_pool = reads
+            if settings.postgres_dsn != settings.readmodel_dsn:
+                # auth_tokens sits beside the events (inline projection): its own small pool.
+                tokens_pool = await _pool(settings.postgres_dsn, 4)
+                stack.push_async_callback(tokens_pool.close)
+            redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+            if redis is not None:
+                stack.push_async_callback(redis.aclose)
+            readers = Readers(
+                tokens=AsyncTokens(tokens_pool, settings.eventstore_schema),
+                queries=Queries(reads, settings.readmodel_schema),
+                watch=CheckpointWatch(
+                    reads,
+                    settings.readmodel_schema,
+                    FRESHNESS_PROJECTION,
+                    redis,
+                    settings.read_wait_seconds,
+                ),
+            )
+            yield {"readers": readers}
+
+    return Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)

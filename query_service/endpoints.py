@@ -1,0 +1,168 @@
+"""Read endpoints: authenticate, wait for the caller's writes, query, shape."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from query_service.auth import AsyncTokens
+from query_service.filters import account_filters, category_filters, transaction_filters
+from query_service.freshness import CheckpointWatch, Freshness
+from query_service.paginator import paginate
+from query_service.queries import ACCOUNTS_PER_PAGE, Queries
+from shared import resources
+from shared.domain.errors import ForbiddenError, NotFoundError
+from shared.domain.ids import parse_uuid
+from shared.freshness import POSITION_HEADER_IN
+from shared.http import POSITION_HEADER, JSONResponse
+
+T = TypeVar("T")
+STALE_HEADER = "X-Valorize-Behind"
+
+
+@dataclass(frozen=True)
+class Readers:
+    tokens: AsyncTokens
+    queries: Queries
+    watch: CheckpointWatch
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: UUID
+    fresh: Freshness
+
+
+async def _caller(request: Request) -> tuple[Readers, Caller]:
+    readers: Readers = request.state.readers
+    user_id = await readers.tokens.user_of(request.headers.get("authorization"))
+    explicit = request.headers.get(POSITION_HEADER_IN, "0")
+    fresh = await readers.watch.wait(user_id, int(explicit) if explicit.isdigit() else 0)
+    return readers, Caller(user_id, fresh)
+
+
+def _respond(body: Any, fresh: Freshness) -> Response:
+    headers = {POSITION_HEADER: str(fresh.applied)}
+    if fresh.behind:  # never a silent stale read
+        headers[STALE_HEADER] = str(fresh.behind)
+    return JSONResponse(body, headers=headers)
+
+
+def _path_id(request: Request, model: str) -> UUID:
+    raw: str = request.path_params["id"]
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise NotFoundError(model, raw)
+    return parsed
+
+
+async def _owned(
+    found: Awaitable[tuple[UUID | None, T] | None],
+    model: str,
+    resource_id: UUID,
+    caller: Caller,
+    *,
+    global_ok: bool = False,
+) -> T:
+    result = await found
+    if result is None:
+        raise NotFoundError(model, resource_id)
+    owner, view = result
+    if owner != caller.user_id and not (global_ok and owner is None):
+        raise ForbiddenError
+    return view
+
+
+def _path(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+
+
+async def up(_: Request) -> Response:
+    return JSONResponse({"status": "up"})
+
+
+async def list_accounts(request: Request) -> Response:
+    filters = account_filters(request.query_params)
+    readers, caller = await _caller(request)
+    total, accounts = await readers.queries.accounts(caller.user_id, filters)
+    body = paginate(
+        [resources.account_json(a) for a in accounts],
+        total=total,
+        page=filters.page,
+        per_page=ACCOUNTS_PER_PAGE,
+        path=_path(request),
+        params=request.query_params.multi_items(),
+    )
+    return _respond(body, caller.fresh)
+
+
+async def list_categories(request: Request) -> Response:
+    readers, caller = await _caller(request)
+    categories = await readers.queries.categories(
+        caller.user_id, category_filters(request.query_params)
+    )
+    return _respond([resources.category_json(c) for c in categories], caller.fresh)
+
+
+async def list_transactions(request: Request) -> Response:
+    readers, caller = await _caller(request)
+    filters = transaction_filters(request.query_params)
+    total, txns = await readers.queries.transactions(caller.user_id, filters)
+    body = paginate(
+        [resources.transaction_json(t) for t in txns],
+        total=total,
+        page=filters.page,
+        per_page=filters.per_page,
+        path=_path(request),
+        params=request.query_params.multi_items(),
+    )
+    return _respond(body, caller.fresh)
+
+
+async def list_budgets(request: Request) -> Response:
+    readers, caller = await _caller(request)
+    budgets = await readers.queries.budgets(caller.user_id)
+    return _respond([resources.budget_json(b) for b in budgets], caller.fresh)
+
+
+def _show(
+    model: str,
+    find: Callable[[Queries, UUID], Awaitable[tuple[Any, Any] | None]],
+    shape: Callable[[Any], Any],
+    *,
+    global_ok: bool = False,
+) -> Any:
+    async def endpoint(request: Request) -> Response:
+        readers, caller = await _caller(request)
+        resource_id = _path_id(request, model)
+        view = await _owned(
+            find(readers.queries, resource_id), model, resource_id, caller, global_ok=global_ok
+        )
+        return _respond(shape(view), caller.fresh)
+
+    return endpoint
+
+
+ROUTES = [
+    Route("/up", up, methods=["GET", "HEAD"]),
+    Route("/api/accounts", list_accounts),
+    Route("/api/accounts/{id}", _show("Account", Queries.account, resources.account_json)),
+    Route("/api/categories", list_categories),
+    Route(
+        "/api/categories/{id}",
+        _show("Category", Queries.category, resources.category_json, global_ok=True),
+    ),
+    Route("/api/transactions", list_transactions),
+    Route(
+        "/api/transactions/{id}",
+        _show("Transaction", Queries.transaction, resources.transaction_json),
+    ),
+    Route("/api/budgets", list_budgets),
+    Route("/api/budgets/{id}", _show("Budget", Queries.budget, resources.budget_json)),
+]
