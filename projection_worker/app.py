@@ -14,6 +14,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
+from redis import Redis
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,7 +22,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from projection_worker.projections.ledger_tables import LedgerTables
+from projection_worker.projections.memo_vectors import MemoVectors
+from projection_worker.projections.redis_cache import RedisCache
 from projection_worker.runner import Runner
+from shared.embedding import HashedNgrams
 from shared.eventstore import open_ledger
 from shared.http import JSONResponse
 from shared.settings import Settings, get_settings
@@ -83,7 +87,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
         ledger = open_ledger(settings)
         pool = readmodel_pool(settings)
-        runner = Runner(ledger, [LedgerTables(pool, settings.readmodel_schema)])
+        redis = Redis.from_url(settings.redis_url)
+        runner = Runner(
+            ledger,
+            [
+                LedgerTables(pool, settings.readmodel_schema),
+                RedisCache(redis),
+                MemoVectors(settings.vector_dir, HashedNgrams()),
+            ],
+        )
         worker = Worker(runner)
         sweeper = asyncio.create_task(_sweep(worker, settings.sweep_seconds))
         try:
@@ -92,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            redis.close()
             pool.close()
             ledger.close()
 

@@ -14,11 +14,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from eventsourcing.persistence import Notification
+import psycopg
+import redis.exceptions
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError
 
 from shared.eventstore import Ledger
 
 logger = logging.getLogger(__name__)
+
+# Failures of the infrastructure, not of an event: retried on the next wake-up or sweep,
+# never recorded as poison.
+TRANSIENT = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +84,17 @@ class Runner:
         ]
 
     def catch_up(self) -> int:
-        """Run every projection until it reaches the head; return events applied."""
-        return sum(self.catch_up_one(p) for p in self.projections)
+        """Run every projection until it reaches the head; return events applied.
+        One projection's outage never holds the others back."""
+        applied = 0
+        for projection in self.projections:
+            try:
+                applied += self.catch_up_one(projection)
+            except TRANSIENT:
+                logger.warning(
+                    "projection %s: store unavailable, will retry", projection.name, exc_info=True
+                )
+        return applied
 
     def catch_up_one(self, projection: Projection) -> int:
         applied = 0
@@ -83,6 +106,8 @@ class Runner:
             try:
                 if not projection.apply(batch, start):
                     return applied  # another worker holds it, or moved it: it will go on
+            except TRANSIENT:
+                raise
             except Exception:
                 logger.exception("projection %s: batch after %d failed", projection.name, start)
                 self._isolate(projection, batch, start)
@@ -97,6 +122,8 @@ class Runner:
             try:
                 if not projection.apply([item], expected):
                     return
+            except TRANSIENT:
+                raise
             except Exception as exc:
                 projection.fail(item, f"{type(exc).__name__}: {exc}")
                 return

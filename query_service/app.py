@@ -12,10 +12,13 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
 from query_service.auth import AsyncTokens
+from query_service.cache import RedisReads
 from query_service.endpoints import ROUTES, Readers
 from query_service.errors import EXCEPTION_HANDLERS
 from query_service.freshness import CheckpointWatch
 from query_service.queries import Queries
+from query_service.suggestions import Suggester
+from shared.embedding import HashedNgrams
 from shared.settings import Settings, get_settings
 
 FRESHNESS_PROJECTION = "ledger_tables"
@@ -53,8 +56,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
             if redis is not None:
                 stack.push_async_callback(redis.aclose)
+            cache = RedisReads(redis) if redis is not None else None
             readers = Readers(
-                tokens=AsyncTokens(tokens_pool, settings.eventstore_schema),
+                tokens=AsyncTokens(tokens_pool, settings.eventstore_schema, cache),
+                cache=cache,
                 queries=Queries(reads, settings.readmodel_schema),
                 watch=CheckpointWatch(
                     reads,
@@ -63,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     redis,
                     settings.read_wait_seconds,
                 ),
+                suggester=Suggester(settings.vector_dir, HashedNgrams()),
             )
             yield {"readers": readers}
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import AsyncConnectionPool
 
+from query_service.cache import RedisReads
 from shared.auth import TokenRecord, accepts, split_bearer
 from shared.eventstore import AUTH_TOKENS_TABLE
 
@@ -20,14 +21,21 @@ class AsyncTokens:
     """Reads the inline ``auth_tokens`` table (committed with ``Token.Issued``, so a token
     works here the moment its 201 was sent)."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], schema: str) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], schema: str, cache: RedisReads | None
+    ) -> None:
         self.pool = pool
+        self.cache = cache
         self._sql = SQL(
             "SELECT user_id, secret_sha256, expires_at, revoked_at IS NOT NULL AS revoked "
             "FROM {}.{} WHERE id = %s"
         ).format(Identifier(schema), Identifier(AUTH_TOKENS_TABLE))
 
     async def find(self, token_id: UUID) -> TokenRecord | None:
+        # Redis first (projected from Token.Issued); PostgreSQL, always current, on a miss:
+        # a token is usable before the cache has caught up with its issue.
+        if self.cache is not None and (cached := await self.cache.token(token_id)):
+            return cached
         async with self.pool.connection() as conn:
             cur = await conn.execute(self._sql, (token_id,), prepare=True)
             row = await cur.fetchone()

@@ -7,15 +7,18 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from query_service.auth import AsyncTokens
+from query_service.cache import RedisReads
 from query_service.filters import account_filters, category_filters, transaction_filters
 from query_service.freshness import CheckpointWatch, Freshness
 from query_service.paginator import paginate
 from query_service.queries import ACCOUNTS_PER_PAGE, Queries
+from query_service.suggestions import Suggester
 from shared import resources
 from shared.domain.errors import ForbiddenError, NotFoundError
 from shared.domain.ids import parse_uuid
@@ -29,8 +32,10 @@ STALE_HEADER = "X-Valorize-Behind"
 @dataclass(frozen=True)
 class Readers:
     tokens: AsyncTokens
+    cache: RedisReads | None
     queries: Queries
     watch: CheckpointWatch
+    suggester: Suggester
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,25 @@ def _show(
     return endpoint
 
 
+async def suggest_categories(request: Request) -> Response:
+    """Closest categories for a transaction's memo, from the user's memo vector index."""
+    readers, caller = await _caller(request)
+    txn_id = _path_id(request, "Transaction")
+    txn = await _owned(readers.queries.transaction(txn_id), "Transaction", txn_id, caller)
+    suggestions = await run_in_threadpool(
+        readers.suggester.suggest, str(caller.user_id), txn.id, txn.memo or ""
+    )
+    categories = await readers.queries.categories_by_id({s.category_id for s in suggestions})
+    body = {
+        "data": [
+            {"category": resources.category_json(categories[s.category_id]), "score": s.score}
+            for s in suggestions
+            if s.category_id in categories
+        ]
+    }
+    return _respond(body, caller.fresh)
+
+
 ROUTES = [
     Route("/up", up, methods=["GET", "HEAD"]),
     Route("/api/accounts", list_accounts),
@@ -163,6 +187,7 @@ ROUTES = [
         "/api/transactions/{id}",
         _show("Transaction", Queries.transaction, resources.transaction_json),
     ),
+    Route("/api/transactions/{id}/suggestions", suggest_categories),
     Route("/api/budgets", list_budgets),
     Route("/api/budgets/{id}", _show("Budget", Queries.budget, resources.budget_json)),
 ]

@@ -26,6 +26,7 @@ class Settings:
     readmodel_dsn: str
     redis_url: str
     data_dir: Path
+    vector_dir: Path
     eventstore_schema: str
     readmodel_schema: str
     pool_size: int
@@ -45,11 +46,13 @@ class Settings:
 def settings_from(env: dict[str, str]) -> Settings:
     """Build settings from a mapping (tests pass their own; processes pass ``os.environ``)."""
     postgres_dsn = env.get("POSTGRES_DSN", "")
+    data_dir = Path(env.get("VALORIZE_DATA_DIR", ".valorize")).absolute()
     return Settings(
         postgres_dsn=postgres_dsn,
         readmodel_dsn=env.get("READMODEL_DSN", "") or postgres_dsn,
         redis_url=env.get("REDIS_URL", ""),
-        data_dir=Path(env.get("VALORIZE_DATA_DIR", ".valorize")).absolute(),
+        data_dir=data_dir,
+        vector_dir=Path(env.get("VECTOR_DIR", "") or data_dir / "vectors").absolute(),
         eventstore_schema=env.get("EVENTSTORE_SCHEMA", "public"),
         readmodel_schema=env.get("READMODEL_SCHEMA", "readmodel"),
         pool_size=_int(env, "POSTGRES_POOL_SIZE", 10),

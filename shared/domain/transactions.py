@@ -69,6 +69,8 @@ class Transaction(Aggregate):
         """The new state; ``previous_amount`` lets balance consumers apply new minus old."""
 
         class_version = 1
+        user_id: str
+        account_id: str
         category_id: str | None
         amount: int
         previous_amount: int
@@ -78,6 +80,8 @@ class Transaction(Aggregate):
 
     class Deleted(Aggregate.Event):
         class_version = 1
+        user_id: str
+        account_id: str
         amount: int
 
     @event(Recorded)
@@ -118,6 +122,8 @@ class Transaction(Aggregate):
         splits: list[dict[str, Any]],
     ) -> None:
         self._amend(
+            user_id=self.user_id,
+            account_id=self.account_id,
             category_id=category_id,
             amount=amount,
             previous_amount=self.amount,
@@ -129,6 +135,8 @@ class Transaction(Aggregate):
     @event(Amended)
     def _amend(
         self,
+        user_id: str,
+        account_id: str,
         category_id: str | None,
         amount: int,
         previous_amount: int,
@@ -136,7 +144,8 @@ class Transaction(Aggregate):
         memo: str | None,
         splits: list[dict[str, Any]],
     ) -> None:
-        del previous_amount  # carried by the event for consumers; the state has it already
+        # Carried by the event so consumers (balances, live stream) need no other state.
+        del user_id, account_id, previous_amount
         self.category_id = category_id
         self.amount = amount
         self.date = date
@@ -144,9 +153,9 @@ class Transaction(Aggregate):
         self.splits = splits
 
     def delete(self) -> None:
-        self._delete(amount=self.amount)
+        self._delete(user_id=self.user_id, account_id=self.account_id, amount=self.amount)
 
     @event(Deleted)
-    def _delete(self, amount: int) -> None:
-        del amount
+    def _delete(self, user_id: str, account_id: str, amount: int) -> None:
+        del user_id, account_id, amount  # for consumers, as in Amended
         self.deleted = True

@@ -1,0 +1,160 @@
+"""``redis_cache``: hot keys in Redis, written exactly once by position.
+
+Keys (all rebuildable from the events; Redis never holds the only copy of anything):
+  ``tok:{token_id}``    hash {user, sha, exp}: auth without a database round trip
+  ``cats:{user_id}``    hash category_id -> category JSON: the category list
+  ``bal:{user_id}``     hash account_id -> balance in minor units
+  ``proj:redis_cache``  the projection's checkpoint, moved by the same Lua call as the effects
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from projection_worker.runner import Positioned
+from shared.domain.accounts import Account
+from shared.domain.categories import Category
+from shared.domain.transactions import Transaction
+from shared.domain.users import Token
+
+CHECKPOINT_KEY = "proj:redis_cache"
+FAILED_KEY = "proj:redis_cache:failed"
+
+# ARGV: expected, new, then ops as (code, key, field, value) quads. Atomic in Redis, so
+# a batch's effects and its checkpoint move together; a stale or duplicate batch does
+# nothing (the compare-and-set on the checkpoint fails).
+APPLY = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current ~= tonumber(ARGV[1]) then return 0 end
+for i = 3, #ARGV, 4 do
+  local op, key, field, value = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3]
+  if op == 'hset' then redis.call('HSET', key, field, value)
+  elseif op == 'hdel' then redis.call('HDEL', key, field)
+  elseif op == 'hincr' then redis.call('HINCRBY', key, field, value)
+  elseif op == 'del' then redis.call('DEL', key)
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
+Op = tuple[str, str, str, str]
+
+
+def category_key(user_id: str) -> str:
+    return f"cats:{user_id}"
+
+
+def token_key(token_id: str) -> str:
+    return f"tok:{token_id}"
+
+
+def _category_json(e: Any) -> str:
+    return orjson.dumps(
+        {
+            "id": str(e.originator_id),
+            "name": e.name,
+            "color": e.color,
+            "description": e.description,
+            "is_default": e.is_default,
+        }
+    ).decode()
+
+
+class RedisCache:
+    name = "redis_cache"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._apply = client.register_script(APPLY)
+        # Category updates/deletes carry no user id: remember it from the creation event,
+        # in Redis too (field in a hash), so a rebuild recreates it.
+        self._handlers: dict[type, Callable[[Positioned], list[Op]]] = {
+            Token.Issued: self._token_issued,
+            Token.Revoked: lambda p: [("del", token_key(str(p.event.originator_id)), "", "")],
+            Category.Created: self._category_created,
+            Category.Updated: self._category_updated,
+            Category.Deleted: self._category_deleted,
+            Account.Opened: lambda p: [
+                ("hset", f"bal:{p.event.user_id}", str(p.event.originator_id), "0")
+            ],
+            Transaction.Recorded: lambda p: [self._delta(p.event, p.event.amount)],
+            Transaction.Amended: lambda p: [
+                self._delta(p.event, p.event.amount - p.event.previous_amount)
+            ],
+            Transaction.Deleted: lambda p: [self._delta(p.event, -p.event.amount)],
+        }
+        self._category_owner: dict[str, str] = {}
+
+    @staticmethod
+    def _delta(e: Any, delta: int) -> Op:
+        return ("hincr", f"bal:{e.user_id}", e.account_id, str(delta))
+
+    def _token_issued(self, p: Positioned) -> list[Op]:
+        e, key = p.event, token_key(str(p.event.originator_id))
+        expires = "" if e.expires_at is None else e.expires_at.isoformat()
+        return [
+            ("hset", key, "user", e.user_id),
+            ("hset", key, "sha", e.secret_sha256),
+            ("hset", key, "exp", expires),
+        ]
+
+    def _category_created(self, p: Positioned) -> list[Op]:
+        e = p.event
+        owner = e.user_id or "global"
+        return [
+            ("hset", "cat-owner", str(e.originator_id), owner),
+            ("hset", category_key(owner), str(e.originator_id), _category_json(e)),
+        ]
+
+    def _owner(self, category_id: str) -> str:
+        owner = self._category_owner.get(category_id)
+        if owner is None:
+            owner = (self.client.hget("cat-owner", category_id) or b"global").decode()
+            self._category_owner[category_id] = owner
+        return owner
+
+    def _category_updated(self, p: Positioned) -> list[Op]:
+        e = p.event
+        return [
+            (
+                "hset",
+                category_key(self._owner(str(e.originator_id))),
+                str(e.originator_id),
+                _category_json(e),
+            )
+        ]
+
+    def _category_deleted(self, p: Positioned) -> list[Op]:
+        i = str(p.event.originator_id)
+        return [("hdel", category_key(self._owner(i)), i, "")]
+
+    def checkpoint(self) -> int:
+        return int(self.client.get(CHECKPOINT_KEY) or 0)
+
+    def failed(self) -> bool:
+        return bool(self.client.exists(FAILED_KEY))
+
+    def fail(self, event: Positioned, error: str) -> None:
+        self.client.hset(
+            FAILED_KEY, mapping={"position": event.position, "topic": event.topic, "error": error}
+        )
+
+    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
+        ops: list[Op] = []
+        pending_owners: dict[str, str] = {}
+        for item in batch:
+            handler = self._handlers.get(type(item.event))
+            if handler is None:
+                continue
+            if isinstance(item.event, Category.Created):
+                pending_owners[str(item.event.originator_id)] = item.event.user_id or "global"
+                self._category_owner.update(pending_owners)
+            ops.extend(handler(item))
+        args: list[Any] = [expected, batch[-1].position]
+        for op in ops:
+            args.extend(op)
+        return bool(self._apply(keys=[CHECKPOINT_KEY], args=args))

@@ -1,0 +1,233 @@
+"""Exactly-once projections under duplicated, reordered and concurrent deliveries,
+worker crashes, poison events and a lost Redis."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from projection_worker.projections.ledger_tables import LedgerTables, Statement
+from projection_worker.runner import Positioned, Runner
+from shared.devstack import free_port
+from shared.domain.ids import uuid7
+from shared.domain.transactions import Transaction
+from shared.eventstore import Ledger, open_ledger
+from shared.readmodel_schema import readmodel_ddl
+from shared.settings import Settings
+from shared.wiring import readmodel_pool
+from tests.harness import ServedApp
+from tests.integration.projection_helpers import (
+    checkpoint,
+    clean_build,
+    snapshot,
+    unbalanced_accounts,
+    wait_for,
+)
+
+
+@pytest.fixture(scope="module")
+def ledger(settings: Settings) -> Iterator[Ledger]:
+    made = open_ledger(settings)
+    yield made
+    made.close()
+
+
+def _user(api: httpx.Client) -> tuple[dict[str, str], str, list[str]]:
+    made = api.post("/api/testing/load-test-user").json()
+    auth = {"Authorization": f"Bearer {made['token']}"}
+    accounts = [a["id"] for a in api.get("/api/accounts", headers=auth).json()["data"]]
+    return auth, made["user_id"], accounts
+
+
+def _backlog(ledger: Ledger, user_id: str, account_id: str, count: int) -> int:
+    """Append ``count`` transactions straight to the store, 100 per commit; return their sum."""
+    total = 0
+    for start in range(0, count, 100):
+        batch = []
+        for i in range(start, min(count, start + 100)):
+            amount = random.randint(-50_000, 50_000)
+            total += amount
+            batch.append(
+                Transaction(
+                    id=uuid7(),
+                    user_id=user_id,
+                    account_id=account_id,
+                    category_id=None,
+                    amount=amount,
+                    currency="BRL",
+                    date=datetime(2026, 1, 1 + i % 28, tzinfo=UTC),
+                    memo=f"backlog {i}",
+                    fitid=None,
+                    splits=[],
+                )
+            )
+        ledger.save(*batch)
+    return total
+
+
+def _caught_up(settings: Settings, ledger: Ledger) -> None:
+    head = ledger.head()
+    wait_for(lambda: checkpoint(settings) >= head, timeout=60)
+
+
+def test_duplicate_and_reordered_wakeups_apply_each_event_once(
+    api: httpx.Client, settings: Settings, ledger: Ledger, worker_api: ServedApp
+) -> None:
+    auth, _, accounts = _user(api)
+    amounts = [random.randint(-9_999, 9_999) for _ in range(100)]
+
+    def write(amount: int) -> None:
+        response = api.post(
+            "/api/transactions",
+            headers=auth,
+            json={
+                "account_id": accounts[0],
+                "amount": {"value": amount, "currency": "BRL"},
+                "date": "2026-02-01",
+                "memo": "dup test",
+            },
+        )
+        assert response.status_code == 201
+
+    def wake(_: int) -> None:
+        position = random.choice([0, 1, ledger.head(), 10**9])
+        httpx.post(f"{worker_api.url}/tasks/wake", json={"position": position}, timeout=30)
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(write, amounts))
+        list(pool.map(wake, range(300)))
+    _caught_up(settings, ledger)
+    account = api.get(f"/api/accounts/{accounts[0]}", headers=auth).json()
+    assert account["balance"]["value"] == sum(amounts)
+    listed = api.get("/api/transactions", params={"per_page": 100}, headers=auth).json()
+    assert listed["total"] == 100
+    assert unbalanced_accounts(settings) == []
+
+
+def test_two_concurrent_workers_end_equal_to_a_clean_build(
+    api: httpx.Client, settings: Settings, ledger: Ledger, worker_api: ServedApp
+) -> None:
+    from projection_worker.app import create_app
+
+    _, user_id, accounts = _user(api)
+    _backlog(ledger, user_id, accounts[1], 2_000)
+    second = ServedApp(create_app(settings)).start()
+    try:
+        urls = [worker_api.url, second.url] * 20
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda url: httpx.post(f"{url}/tasks/wake", json={}, timeout=60), urls))
+        _caught_up(settings, ledger)
+    finally:
+        second.stop()
+    clean_build(settings, ledger, "readmodel_clean")
+    assert snapshot(settings, "readmodel") == snapshot(settings, "readmodel_clean")
+    assert unbalanced_accounts(settings) == []
+
+
+def test_worker_killed_mid_batch_then_restarted_matches_a_clean_build(
+    api: httpx.Client, settings: Settings, ledger: Ledger, servers: dict[str, str]
+) -> None:
+    _, user_id, accounts = _user(api)
+    _backlog(ledger, user_id, accounts[2], 6_000)
+    target = ledger.head()
+    env = {**os.environ, **servers, "PROJECTION_SWEEP_SECONDS": "0.05"}
+    command = [sys.executable, "-m", "shared.cli", "serve", "worker", "--port", str(free_port())]
+    worker = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        start = checkpoint(settings)
+        wait_for(lambda: checkpoint(settings) > start, timeout=30)
+    finally:
+        worker.send_signal(signal.SIGKILL)  # mid-batch: no chance to clean up
+        worker.wait(timeout=10)
+    restarted = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: checkpoint(settings) >= target, timeout=120)
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=10)
+    clean_build(settings, ledger, "readmodel_clean")
+    assert snapshot(settings, "readmodel") == snapshot(settings, "readmodel_clean")
+
+
+class _BuggyTables(LedgerTables):
+    """A projection with a bug that breaks on one event (a "poison" event for it)."""
+
+    name = "poison_probe"
+    poison: int = -1
+
+    def _statements(self, item: Positioned) -> list[Statement]:
+        if item.position == self.poison:
+            raise ValueError("cannot project this event")
+        return super()._statements(item)
+
+
+def test_poison_event_is_recorded_and_stops_its_projection_only(
+    settings: Settings, ledger: Ledger
+) -> None:
+    schema = "readmodel_poison"
+    with psycopg.connect(settings.readmodel_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        for statement in readmodel_ddl(schema):
+            conn.execute(statement)
+    pool = readmodel_pool(settings, max_size=2)
+    try:
+        buggy = _BuggyTables(pool, schema)
+        buggy.poison = max(1, ledger.head() // 2)
+        healthy = LedgerTables(pool, "readmodel")
+        Runner(ledger, [buggy, healthy], batch=50).catch_up()
+        assert buggy.failed()
+        assert buggy.checkpoint() == buggy.poison - 1
+        with psycopg.connect(settings.readmodel_dsn) as conn:
+            row = conn.execute(
+                f"SELECT position, error FROM {schema}.projection_failures "
+                "WHERE name = 'poison_probe'"
+            ).fetchone()
+        assert row is not None
+        assert row[0] == buggy.poison
+        assert "cannot project" in row[1]
+        assert healthy.checkpoint() == ledger.head()
+    finally:
+        pool.close()
+
+
+def test_redis_flushed_then_rebuilt_answers_the_same(
+    api: httpx.Client, settings: Settings, ledger: Ledger, worker_api: ServedApp
+) -> None:
+    auth, user_id, accounts = _user(api)
+    api.post(
+        "/api/transactions",
+        headers=auth,
+        json={
+            "account_id": accounts[0],
+            "amount": {"value": 1234, "currency": "BRL"},
+            "date": "2026-02-01",
+            "memo": "before flush",
+        },
+    )
+    client = redis.Redis.from_url(settings.redis_url)
+    head = ledger.head()
+    wait_for(lambda: int(client.get("proj:redis_cache") or 0) >= head)
+    before = api.get("/api/categories", headers=auth).json()
+    balances_before = client.hgetall(f"bal:{user_id}")
+    client.flushall()
+    httpx.post(f"{worker_api.url}/tasks/wake", json={}, timeout=60)
+    wait_for(lambda: int(client.get("proj:redis_cache") or 0) >= head, timeout=60)
+    assert api.get("/api/categories", headers=auth).json() == before
+    assert client.hgetall(f"bal:{user_id}") == balances_before
+    assert int(client.hget(f"bal:{user_id}", accounts[0]) or 0) == 1234
+    client.close()
