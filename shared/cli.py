@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     seed = commands.add_parser("seed", help="provision a demo user with transactions")
     seed.add_argument("--base-url", default="http://127.0.0.1:8000")
     seed.set_defaults(run=_seed)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parser.parse_args(argv)
     args.run(args)
 

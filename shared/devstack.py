@@ -86,10 +86,11 @@ def _own(path: Path, user: str | None) -> None:
     if user is None:
         return
     entry = pwd.getpwnam(user)
-    for parent in [path, *path.parents]:
+    for parent in path.parents:  # let the service user reach its directory
         if parent == Path("/"):
             break
-        parent.chmod(parent.stat().st_mode | 0o055)  # let the service user traverse
+        parent.chmod(parent.stat().st_mode | 0o055)
+    path.chmod(0o700)  # PostgreSQL insists on a private data directory
     for root, dirs, files in os.walk(path):
         for name in [
             root,

@@ -25,7 +25,11 @@ from shared.wakeup import queue_path
 
 PG_PORT, REDIS_PORT, TASKS_PORT = 54329, 63799, 9022
 SERVICES = {"edge": 8000, "worker": 8003, "gateway": 8004}
-MODULES = {"edge": "query_service", "worker": "projection_worker", "gateway": "ws_gateway"}
+MODULES = {
+    "edge": "query_service.app",
+    "worker": "projection_worker.app",
+    "gateway": "ws_gateway.app",
+}
 
 
 def _state_file(settings: Settings) -> Path:

@@ -201,7 +201,7 @@ def category_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def transaction_body(account_id: str, **overrides: Any) -> dict[str, Any]:
+def transaction_body(account_id: str, /, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "account_id": account_id,
         "amount": {"value": 2500, "currency": "BRL"},

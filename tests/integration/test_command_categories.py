@@ -221,9 +221,7 @@ def test_category_writes_without_a_valid_token_are_401(
     assert response.json() == helpers.UNAUTHENTICATED
 
 
-def test_category_token_with_a_tampered_secret_is_401(
-    api: httpx.Client, user: Provisioned
-) -> None:
+def test_category_token_with_a_tampered_secret_is_401(api: httpx.Client, user: Provisioned) -> None:
     token_id, secret = user.token.split("|")
     tampered = secret[:-1] + ("0" if secret[-1] != "0" else "1")
     response = api.post(
@@ -408,17 +406,13 @@ def test_deleting_a_category_frees_its_color(api: httpx.Client, user: Provisione
     assert again["id"] != created["id"]
 
 
-def test_deleting_a_default_category_frees_its_color(
-    api: httpx.Client, user: Provisioned
-) -> None:
+def test_deleting_a_default_category_frees_its_color(api: httpx.Client, user: Provisioned) -> None:
     response = api.delete(f"/api/categories/{user.categories['red']}", headers=user.headers)
     assert response.status_code == 204
     assert _create(api, user, color="red")["color"] == "red"
 
 
-def test_delete_category_twice_is_404(
-    api: httpx.Client, user: Provisioned, ledger: Ledger
-) -> None:
+def test_delete_category_twice_is_404(api: httpx.Client, user: Provisioned, ledger: Ledger) -> None:
     created = _create(api, user)
     assert api.delete(f"/api/categories/{created['id']}", headers=user.headers).status_code == 204
     with helpers.no_new_events(ledger):

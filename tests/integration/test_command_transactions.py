@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -416,9 +417,7 @@ def test_splits_that_do_not_divide_the_amount_are_422(
     with helpers.no_new_events(ledger):
         response = api.post(
             "/api/transactions",
-            json=helpers.transaction_body(
-                user.account_id, amount=_amount(amount), splits=splits
-            ),
+            json=helpers.transaction_body(user.account_id, amount=_amount(amount), splits=splits),
             headers=user.headers,
         )
     helpers.assert_validation(response, field, exact=True)
@@ -652,9 +651,7 @@ def test_update_unknown_transaction_is_404_before_validation(
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
-def test_non_uuid_transaction_id_is_404(
-    api: httpx.Client, user: Provisioned, method: str
-) -> None:
+def test_non_uuid_transaction_id_is_404(api: httpx.Client, user: Provisioned, method: str) -> None:
     body = None if method == "DELETE" else helpers.transaction_body(user.account_id)
     response = api.request(method, "/api/transactions/42", json=body, headers=user.headers)
     helpers.assert_not_found(response, "Transaction", "42")
@@ -949,9 +946,7 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_transaction(
 
     def post(_: int) -> httpx.Response:
         with httpx.Client(base_url=command_api.url, timeout=30) as client:
-            return client.post(
-                "/api/transactions", json=payload, headers=user.idempotent("racing")
-            )
+            return client.post("/api/transactions", json=payload, headers=user.idempotent("racing"))
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         responses = list(pool.map(post, range(10)))
@@ -967,22 +962,32 @@ def test_concurrent_posts_to_one_account_are_all_recorded(
     command_api: ServedApp, user: Provisioned, ledger: Ledger
 ) -> None:
     before = ledger.head()
+    local = threading.local()
+    clients: list[httpx.Client] = []
+
+    def client() -> httpx.Client:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(
+                base_url=command_api.url,
+                headers={**user.headers, "Accept": "application/json"},
+                timeout=60,
+            )
+            clients.append(local.client)
+        made: httpx.Client = local.client
+        return made
 
     def post(i: int) -> httpx.Response:
-        with httpx.Client(
-            base_url=command_api.url,
-            headers={**user.headers, "Accept": "application/json"},
-            timeout=60,
-        ) as client:
-            return client.post(
-                "/api/transactions",
-                json=helpers.transaction_body(
-                    user.account_id, amount=_amount(i - 100), memo=f"#{i}"
-                ),
-            )
+        return client().post(
+            "/api/transactions",
+            json=helpers.transaction_body(user.account_id, amount=_amount(i - 100), memo=f"#{i}"),
+        )
 
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        responses = list(pool.map(post, range(CONCURRENT_POSTS)))
+    try:
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            responses = list(pool.map(post, range(CONCURRENT_POSTS)))
+    finally:
+        for made in clients:
+            made.close()
     assert [r.status_code for r in responses] == [201] * CONCURRENT_POSTS, {
         r.status_code: r.text for r in responses if r.status_code != 201
     }
