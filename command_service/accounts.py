@@ -57,8 +57,8 @@ class AccountCommands:
     ) -> tuple[AccountView, int]:
         self.store.live(Account, "Account", account_id)
         command = parse()
+        self._check_bank(command.bank_id)  # an input rule: 422 comes before 403
         account = self.store.owned(Account, "Account", account_id, user_id)
-        self._check_bank(command.bank_id)
         account.update(
             name=command.name,
             number=command.number,

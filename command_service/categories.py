@@ -59,9 +59,12 @@ class CategoryCommands:
     ) -> tuple[CategoryView, int]:
         self.store.live(Category, "Category", category_id)
         command = parse()
-        category = self.store.owned(Category, "Category", category_id, user_id)
         palette = self.palette(user_id)
-        palette.assign(command.color, category.id, previous=category.color)
+        current = self.store.live(Category, "Category", category_id)
+        # The caller's palette judges the color (an input rule: 422 before 403); nothing
+        # is saved if the ownership check below then refuses.
+        palette.assign(command.color, current.id, previous=current.color)
+        category = self.store.owned(Category, "Category", category_id, user_id)
         category.update(
             name=command.name,
             description=command.description,

@@ -34,7 +34,7 @@ from shared import resources
 from shared.auth import TokenLookup, accepts, split_bearer
 from shared.domain.errors import NotFoundError
 from shared.domain.ids import parse_uuid
-from shared.http import POSITION_HEADER, JSONResponse, read_json_object
+from shared.http import POSITION_HEADER, BadRequestError, JSONResponse, read_json_object
 
 T = TypeVar("T")
 
@@ -94,8 +94,18 @@ async def _authed(request: Request, work: Callable[[Handlers, UUID], T]) -> T:
     return await run_in_threadpool(lambda: work(handlers, _user(handlers, request)))
 
 
-async def _payload(request: Request) -> dict[str, Any]:
-    return await read_json_object(request, _handlers(request).max_body_bytes)
+async def _payload(request: Request) -> Callable[[], dict[str, Any]]:
+    """The body, read now but judged later: a malformed body must not hide a 401 or 404."""
+    try:
+        payload = await read_json_object(request, _handlers(request).max_body_bytes)
+    except BadRequestError as exc:
+        error = exc
+
+        def unusable() -> dict[str, Any]:
+            raise error
+
+        return unusable
+    return lambda: payload
 
 
 async def up(_: Request) -> Response:
@@ -120,10 +130,10 @@ def _creator(
     shape: Callable[[Any], Any],
 ) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
-        payload = await _payload(request)
+        body = await _payload(request)
         key = request.headers.get("idempotency-key")
         created = await _authed(
-            request, lambda h, user: run(h)(user, parse(command, payload), key, payload)
+            request, lambda h, user: run(h)(user, parse(command, body()), key, body())
         )
         return _created(created, shape)
 
@@ -137,11 +147,11 @@ def _updater(
     shape: Callable[[Any], Any],
 ) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
-        payload = await _payload(request)
+        body = await _payload(request)
 
         def work(h: Handlers, user: UUID) -> tuple[Any, int]:
             # Validation runs after the 404 check and before the 403 one (the contract's order).
-            return run(h)(user, _path_id(request, model), lambda: parse(command, payload))
+            return run(h)(user, _path_id(request, model), lambda: parse(command, body()))
 
         resource, position = await _authed(request, work)
         return _written(shape(resource), position)
@@ -158,9 +168,9 @@ def _deleter(model: str, run: Callable[[Handlers], Callable[[UUID, UUID], int]])
 
 
 async def create_budget(request: Request) -> Response:
-    payload = await _payload(request)
+    body = await _payload(request)
     budget, position = await _authed(
-        request, lambda h, user: h.budgets.create(user, parse(CreateBudget, payload))
+        request, lambda h, user: h.budgets.create(user, parse(CreateBudget, body()))
     )
     return _written(resources.budget_json(budget), position, 201)
 

@@ -86,11 +86,12 @@ class TransactionCommands:
     ) -> tuple[TransactionView, int]:
         txn = self.store.live(Transaction, "Transaction", txn_id)
         command = parse()
-        if txn.user_id != str(user_id):
-            raise ForbiddenError
+        # Input rules (422) come before the ownership check (403), as in the contract.
         splits = self._checked(
             user_id, command.amount, txn.currency, command.category_id, command.splits
         )
+        if txn.user_id != str(user_id):
+            raise ForbiddenError
         txn.amend(
             category_id=_str(command.category_id),
             amount=command.amount.value,

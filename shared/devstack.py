@@ -22,6 +22,8 @@ from pathlib import Path
 import psycopg
 
 SERVICE_USER = "valorize"
+# Servers this process started, kept so they are reaped (and not reported as leaked).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)
@@ -122,28 +124,29 @@ def start_postgres(data_dir: Path, port: int) -> Started:
             capture_output=True,
             user=user,
         )
-    log = (data_dir / "server.log").open("ab")
-    proc = subprocess.Popen(
-        [
-            str(bin_dir / "postgres"),
-            "-D",
-            str(data_dir),
-            "-p",
-            str(port),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            f"unix_socket_directories={data_dir}",
-            "-c",
-            "max_connections=400",
-            "-c",
-            "shared_buffers=256MB",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        user=user,
-        start_new_session=True,
-    )
+    with (data_dir / "server.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                str(bin_dir / "postgres"),
+                "-D",
+                str(data_dir),
+                "-p",
+                str(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={data_dir}",
+                "-c",
+                "max_connections=400",
+                "-c",
+                "shared_buffers=256MB",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=user,
+            start_new_session=True,
+        )
+    _CHILDREN[proc.pid] = proc
     dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     _wait(lambda: _pg_ready(dsn), proc, data_dir / "server.log")
     return Started(proc.pid, dsn)
@@ -152,31 +155,41 @@ def start_postgres(data_dir: Path, port: int) -> Started:
 def start_redis(data_dir: Path, port: int) -> Started:
     """Start a cache-only Redis (no persistence: it never holds the only copy of anything)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = (data_dir / "redis.log").open("ab")
-    proc = subprocess.Popen(
-        [
-            str(_redis_binary()),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(data_dir),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with (data_dir / "redis.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                str(_redis_binary()),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(data_dir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _CHILDREN[proc.pid] = proc
     _wait(lambda: _port_open(port), proc, data_dir / "redis.log")
     return Started(proc.pid, f"redis://127.0.0.1:{port}/0")
 
 
 def stop(pid: int, timeout: float = 15.0) -> None:
     """Stop a process we started, by PID: SIGTERM (PostgreSQL: smart shutdown), then KILL."""
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        child.terminate()
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout)
+        return
     try:
         os.kill(pid, 15)
     except ProcessLookupError:

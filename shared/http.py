@@ -38,15 +38,20 @@ class InputInvalidError(Exception):
         super().__init__(next(iter(errors.values()))[0])
 
 
-def _normalise(value: Any) -> Any:
+MAX_DEPTH = 16
+
+
+def _normalise(value: Any, depth: int = 0) -> Any:
     # The original's global middleware trims strings and turns "" into null.
+    if depth > MAX_DEPTH:
+        raise BadRequestError(400, f"The request body must not nest deeper than {MAX_DEPTH}.")
     if isinstance(value, str):
         stripped = value.strip()
         return stripped or None
     if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items()}
+        return {k: _normalise(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_normalise(v) for v in value]
+        return [_normalise(v, depth + 1) for v in value]
     return value
 
 

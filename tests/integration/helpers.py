@@ -175,6 +175,13 @@ def assert_uuid(value: Any) -> None:
     assert str(UUID(value)) == value, value
 
 
+def without_balance(resource: dict[str, Any]) -> dict[str, Any]:
+    """A transaction or account resource minus the (eventually consistent) balance."""
+    if "account" in resource:
+        return {**resource, "account": without_balance(resource["account"])}
+    return {k: v for k, v in resource.items() if k != "balance"}
+
+
 def money(value: int, formatted: str, currency: str = "BRL") -> dict[str, Any]:
     return {"value": value, "formatted": formatted, "currency": currency}
 

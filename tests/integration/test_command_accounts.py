@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from eventsourcing.domain import Aggregate
 
 from shared.domain.accounts import Account
 from shared.domain.banks import bank_id_for
@@ -71,7 +72,7 @@ def test_open_account_returns_201_with_the_account_resource(
     }
     assert list(body["bank"]) == helpers.BANK_KEYS
     assert helpers.position_of(response) > before
-    stored = ledger.repository.get(uuid.UUID(body["id"]))
+    stored: Aggregate = ledger.repository.get(uuid.UUID(body["id"]))
     assert isinstance(stored, Account)
     assert stored.user_id == user.user_id
 
@@ -214,6 +215,19 @@ def test_missing_token_is_401_even_with_a_malformed_body(api: httpx.Client) -> N
     assert response.json() == helpers.UNAUTHENTICATED
 
 
+def test_unknown_account_is_404_even_with_a_malformed_body(
+    api: httpx.Client, user: Provisioned
+) -> None:
+    # Check order: 404 (route binding) comes before anything the body could cause.
+    missing = str(uuid.uuid4())
+    response = api.put(
+        f"/api/accounts/{missing}",
+        content=b"{not json",
+        headers={**user.headers, "Content-Type": "application/json"},
+    )
+    helpers.assert_not_found(response, "Account", missing)
+
+
 # --- update ---------------------------------------------------------------------------------
 
 
@@ -344,7 +358,7 @@ def test_delete_account_is_204_with_empty_body(
     assert response.status_code == 204
     assert response.content == b""
     assert helpers.position_of(response) > before
-    stored = ledger.repository.get(uuid.UUID(opened["id"]))
+    stored: Aggregate = ledger.repository.get(uuid.UUID(opened["id"]))
     assert isinstance(stored, Account)
     assert stored.closed
 

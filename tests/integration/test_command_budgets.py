@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from eventsourcing.domain import Aggregate
 
 from shared.domain.budgets import Budget
 from shared.eventstore import Ledger
@@ -69,7 +70,7 @@ def test_create_budget_returns_201_named_after_its_category_in_brl(
         "is_default": True,
     }
     assert helpers.position_of(response) > before
-    stored = ledger.repository.get(uuid.UUID(body["id"]))
+    stored: Aggregate = ledger.repository.get(uuid.UUID(body["id"]))
     assert isinstance(stored, Budget)
     assert stored.user_id == user.user_id
     assert stored.category_id == user.categories["red"]
@@ -325,7 +326,7 @@ def test_deleting_the_category_deletes_its_budget(
     budget = _create(api, user)
     category_id = user.categories["red"]
     assert api.delete(f"/api/categories/{category_id}", headers=user.headers).status_code == 204
-    stored = ledger.repository.get(uuid.UUID(budget["id"]))
+    stored: Aggregate = ledger.repository.get(uuid.UUID(budget["id"]))
     assert isinstance(stored, Budget)
     assert stored.deleted
     with helpers.no_new_events(ledger):

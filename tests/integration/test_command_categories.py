@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from eventsourcing.domain import Aggregate
 
 from shared.domain.categories import COLOR_TAKEN_MESSAGE, Category, Palette, palette_id_for
 from shared.eventstore import Ledger
@@ -72,7 +73,7 @@ def test_create_category_returns_201_with_the_category_resource(
     assert body["color"] == "yellow"
     assert body["is_default"] is False
     assert helpers.position_of(response) > before
-    stored = ledger.repository.get(uuid.UUID(body["id"]))
+    stored: Aggregate = ledger.repository.get(uuid.UUID(body["id"]))
     assert isinstance(stored, Category)
     assert stored.user_id == user.user_id
 
@@ -305,7 +306,7 @@ def test_changing_a_categorys_color_frees_the_old_one(
             "/api/categories", json=helpers.category_body(color="flamingo"), headers=user.headers
         )
     _color_taken(taken)
-    palette = ledger.repository.get(palette_id_for(user.user_id))
+    palette: Aggregate = ledger.repository.get(palette_id_for(user.user_id))
     assert isinstance(palette, Palette)
     assert palette.colors["flamingo"] == created["id"]
 

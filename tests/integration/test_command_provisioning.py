@@ -10,6 +10,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from eventsourcing.domain import Aggregate
 
 from shared.auth import new_secret
 from shared.domain.accounts import Account
@@ -96,7 +97,7 @@ def test_provisioning_creates_three_brl_checking_accounts_on_the_load_test_bank(
     user = helpers.provision(api, ledger)
     assert sorted(user.accounts) == ["k6 Account 1", "k6 Account 2", "k6 Account 3"]
     for account_id in user.accounts.values():
-        account = ledger.repository.get(UUID(account_id))
+        account: Aggregate = ledger.repository.get(UUID(account_id))
         assert isinstance(account, Account)
         assert account.user_id == user.user_id
         assert account.currency == "BRL"
@@ -113,7 +114,7 @@ def test_provisioning_creates_the_ten_default_categories_owned_by_the_user(
     user = helpers.provision(api, ledger)
     found = []
     for color, category_id in user.categories.items():
-        category = ledger.repository.get(UUID(category_id))
+        category: Aggregate = ledger.repository.get(UUID(category_id))
         assert isinstance(category, Category)
         assert category.user_id == user.user_id
         assert category.is_default is True
@@ -178,7 +179,7 @@ def test_user_record_is_brl_and_named_after_the_load_test(
     api: httpx.Client, ledger: Ledger
 ) -> None:
     user = helpers.provision(api, ledger)
-    record = ledger.repository.get(UUID(user.user_id))
+    record: Aggregate = ledger.repository.get(UUID(user.user_id))
     assert isinstance(record, User)
     assert record.email == user.email
     assert record.preferred_currency == "BRL"

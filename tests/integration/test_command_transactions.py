@@ -864,7 +864,9 @@ def test_duplicate_idempotency_key_returns_same_transaction(
     assert retry.status_code == 201, retry.text
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert retry.json()["id"] == first.json()["id"]
-    assert retry.json() == first.json()
+    # The replay shows the transaction as it is now; only the embedded account balance,
+    # a projection that may have caught up in between, is allowed to differ.
+    assert helpers.without_balance(retry.json()) == helpers.without_balance(first.json())
     assert helpers.position_of(retry) >= helpers.position_of(first)
 
 
