@@ -70,8 +70,6 @@ class RedisCache:
     def __init__(self, client: Any) -> None:
         self.client = client
         self._apply = client.register_script(APPLY)
-        # Category updates/deletes carry no user id: remember it from the creation event,
-        # in Redis too (field in a hash), so a rebuild recreates it.
         self._handlers: dict[type, Callable[[Positioned], list[Op]]] = {
             Token.Issued: self._token_issued,
             Token.Revoked: lambda p: [("del", token_key(str(p.event.originator_id)), "", "")],
@@ -87,7 +85,6 @@ class RedisCache:
             ],
             Transaction.Deleted: lambda p: [self._delta(p.event, -p.event.amount)],
         }
-        self._category_owner: dict[str, str] = {}
 
     @staticmethod
     def _delta(e: Any, delta: int) -> Op:
@@ -102,35 +99,20 @@ class RedisCache:
             ("hset", key, "exp", expires),
         ]
 
+    @staticmethod
+    def _owner(e: Any) -> str:
+        return str(e.user_id or "global")
+
     def _category_created(self, p: Positioned) -> list[Op]:
         e = p.event
-        owner = e.user_id or "global"
-        return [
-            ("hset", "cat-owner", str(e.originator_id), owner),
-            ("hset", category_key(owner), str(e.originator_id), _category_json(e)),
-        ]
-
-    def _owner(self, category_id: str) -> str:
-        owner = self._category_owner.get(category_id)
-        if owner is None:
-            owner = (self.client.hget("cat-owner", category_id) or b"global").decode()
-            self._category_owner[category_id] = owner
-        return owner
+        return [("hset", category_key(self._owner(e)), str(e.originator_id), _category_json(e))]
 
     def _category_updated(self, p: Positioned) -> list[Op]:
-        e = p.event
-        return [
-            (
-                "hset",
-                category_key(self._owner(str(e.originator_id))),
-                str(e.originator_id),
-                _category_json(e),
-            )
-        ]
+        return self._category_created(p)
 
     def _category_deleted(self, p: Positioned) -> list[Op]:
-        i = str(p.event.originator_id)
-        return [("hdel", category_key(self._owner(i)), i, "")]
+        e = p.event
+        return [("hdel", category_key(self._owner(e)), str(e.originator_id), "")]
 
     def checkpoint(self) -> int:
         return int(self.client.get(CHECKPOINT_KEY) or 0)
@@ -145,15 +127,10 @@ class RedisCache:
 
     def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
         ops: list[Op] = []
-        pending_owners: dict[str, str] = {}
         for item in batch:
             handler = self._handlers.get(type(item.event))
-            if handler is None:
-                continue
-            if isinstance(item.event, Category.Created):
-                pending_owners[str(item.event.originator_id)] = item.event.user_id or "global"
-                self._category_owner.update(pending_owners)
-            ops.extend(handler(item))
+            if handler is not None:
+                ops.extend(handler(item))
         args: list[Any] = [expected, batch[-1].position]
         for op in ops:
             args.extend(op)

@@ -32,6 +32,7 @@ class Account(Aggregate):
 
     class Updated(Aggregate.Event):
         class_version = 1
+        user_id: str
         name: str
         number: str | None
         type: str
@@ -39,6 +40,7 @@ class Account(Aggregate):
 
     class Closed(Aggregate.Event):
         class_version = 1
+        user_id: str
 
     @event(Opened)
     def __init__(
@@ -63,15 +65,20 @@ class Account(Aggregate):
         # The original silently kept the balance in the old currency; we refuse instead.
         if currency != self.currency:
             raise RuleViolationError("currency", "The currency of an account cannot be changed.")
-        self._update(name=name, number=number, type=type, bank_id=bank_id)
+        self._update(user_id=self.user_id, name=name, number=number, type=type, bank_id=bank_id)
 
     @event(Updated)
-    def _update(self, name: str, number: str | None, type: str, bank_id: str) -> None:
+    def _update(self, user_id: str, name: str, number: str | None, type: str, bank_id: str) -> None:
+        del user_id  # every event names its owner, for the live stream
         self.name = name
         self.number = number
         self.type = AccountType(type)
         self.bank_id = bank_id
 
-    @event(Closed)
     def close(self) -> None:
+        self._close(user_id=self.user_id)
+
+    @event(Closed)
+    def _close(self, user_id: str) -> None:
+        del user_id  # every event names its owner, for the live stream
         self.closed = True

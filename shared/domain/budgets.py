@@ -27,15 +27,18 @@ class Budget(Aggregate):
         """Created again after a delete (same pair, so the same id)."""
 
         class_version = 1
+        user_id: str
         name: str
         currency: str
 
     class Renamed(Aggregate.Event):
         class_version = 1
+        user_id: str
         name: str
 
     class Deleted(Aggregate.Event):
         class_version = 1
+        user_id: str
 
     @event(Created)
     def __init__(self, id: UUID, user_id: str, category_id: str, name: str, currency: str) -> None:
@@ -45,16 +48,28 @@ class Budget(Aggregate):
         self.currency = currency
         self.deleted = False
 
-    @event(Reopened)
     def reopen(self, name: str, currency: str) -> None:
+        self._reopen(user_id=self.user_id, name=name, currency=currency)
+
+    def rename(self, name: str) -> None:
+        self._rename(user_id=self.user_id, name=name)
+
+    def delete(self) -> None:
+        self._delete(user_id=self.user_id)
+
+    @event(Reopened)
+    def _reopen(self, user_id: str, name: str, currency: str) -> None:
+        del user_id  # every event names its owner, for the live stream
         self.name = name
         self.currency = currency
         self.deleted = False
 
     @event(Renamed)
-    def rename(self, name: str) -> None:
+    def _rename(self, user_id: str, name: str) -> None:
+        del user_id
         self.name = name
 
     @event(Deleted)
-    def delete(self) -> None:
+    def _delete(self, user_id: str) -> None:
+        del user_id
         self.deleted = True

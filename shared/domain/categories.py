@@ -58,6 +58,7 @@ class Category(Aggregate):
 
     class Updated(Aggregate.Event):
         class_version = 1
+        user_id: str | None
         name: str
         description: str | None
         color: str
@@ -65,6 +66,7 @@ class Category(Aggregate):
 
     class Deleted(Aggregate.Event):
         class_version = 1
+        user_id: str | None
 
     @event(Created)
     def __init__(
@@ -83,15 +85,36 @@ class Category(Aggregate):
         self.is_default = is_default
         self.deleted = False
 
-    @event(Updated)
     def update(self, name: str, description: str | None, color: str, is_default: bool) -> None:
+        self._update(
+            user_id=self.user_id,
+            name=name,
+            description=description,
+            color=color,
+            is_default=is_default,
+        )
+
+    @event(Updated)
+    def _update(
+        self,
+        user_id: str | None,
+        name: str,
+        description: str | None,
+        color: str,
+        is_default: bool,
+    ) -> None:
+        del user_id  # every event names its owner, for the live stream
         self.name = name
         self.description = description
         self.color = Color(color)
         self.is_default = is_default
 
-    @event(Deleted)
     def delete(self) -> None:
+        self._delete(user_id=self.user_id)
+
+    @event(Deleted)
+    def _delete(self, user_id: str | None) -> None:
+        del user_id
         self.deleted = True
 
 
