@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from projection_worker.projections.ledger_tables import LedgerTables
+from projection_worker.projections.live_stream import LiveStream
 from projection_worker.projections.memo_vectors import MemoVectors
 from projection_worker.projections.redis_cache import RedisCache
 from projection_worker.runner import Runner
@@ -29,7 +30,7 @@ from shared.embedding import HashedNgrams
 from shared.eventstore import open_ledger
 from shared.http import JSONResponse
 from shared.settings import Settings, get_settings
-from shared.wiring import readmodel_pool
+from shared.wiring import publisher_from, readmodel_pool
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +89,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ledger = open_ledger(settings)
         pool = readmodel_pool(settings)
         redis = Redis.from_url(settings.redis_url)
+        publisher = publisher_from(settings, redis)
         runner = Runner(
             ledger,
             [
                 LedgerTables(pool, settings.readmodel_schema),
+                LiveStream(pool, settings.readmodel_schema, publisher),
                 RedisCache(redis),
                 MemoVectors(settings.vector_dir, HashedNgrams()),
             ],

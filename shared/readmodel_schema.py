@@ -87,6 +87,12 @@ CREATE TABLE IF NOT EXISTS {s}.budgets (
     created_position bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS budgets_user_idx ON {s}.budgets (user_id);
+CREATE TABLE IF NOT EXISTS {s}.live_log (
+    position bigint PRIMARY KEY,
+    user_id uuid NOT NULL,
+    message jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS live_log_user_idx ON {s}.live_log (user_id, position);
 """
 
 

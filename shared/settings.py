@@ -40,6 +40,11 @@ class Settings:
     read_wait_seconds: float
     sweep_seconds: float
     max_body_bytes: int
+    backplane: str
+    pubsub_project: str
+    pubsub_topic: str
+    ws_queue_size: int
+    ws_auth_check_seconds: float
     log_level: str
 
 
@@ -66,6 +71,11 @@ def settings_from(env: dict[str, str]) -> Settings:
         read_wait_seconds=_float(env, "READ_YOUR_WRITES_TIMEOUT", 2.0),
         sweep_seconds=_float(env, "PROJECTION_SWEEP_SECONDS", 1.0),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
+        backplane=env.get("WS_BACKPLANE", "redis"),
+        pubsub_project=env.get("PUBSUB_PROJECT", "") or env.get("CLOUD_TASKS_PROJECT", ""),
+        pubsub_topic=env.get("PUBSUB_TOPIC", "valorize-events"),
+        ws_queue_size=_int(env, "WS_QUEUE_SIZE", 1000),
+        ws_auth_check_seconds=_float(env, "WS_AUTH_CHECK_SECONDS", 15.0),
         log_level=env.get("VALORIZE_LOG_LEVEL", "info"),
     )
 

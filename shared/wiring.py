@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from psycopg_pool import ConnectionPool
 
+from shared.backplane import (
+    Publisher,
+    PubSubPublisher,
+    PubSubSubscriber,
+    RedisPublisher,
+    RedisSubscriber,
+    Subscriber,
+)
 from shared.settings import Settings
 from shared.wakeup import CloudTasksWakeup, NullWakeup, Wakeup
 
@@ -31,3 +41,16 @@ def wakeup_from(settings: Settings) -> Wakeup:
         emulator_host=settings.tasks_emulator_host or None,
         service_account_email=settings.tasks_service_account or None,
     )
+
+
+def publisher_from(settings: Settings, redis: Any) -> Publisher:
+    """The live backplane: Redis by default, Google Pub/Sub when ``WS_BACKPLANE=pubsub``."""
+    if settings.backplane == "pubsub":
+        return PubSubPublisher(settings.pubsub_project, settings.pubsub_topic)
+    return RedisPublisher(redis)
+
+
+def subscriber_from(settings: Settings) -> Subscriber:
+    if settings.backplane == "pubsub":
+        return PubSubSubscriber(settings.pubsub_project, settings.pubsub_topic)
+    return RedisSubscriber(settings.redis_url)

@@ -60,3 +60,40 @@ def served(app: Any) -> Iterator[ServedApp]:
         yield server
     finally:
         server.stop()
+
+
+class ServedAiohttp:
+    """An aiohttp application on a loopback port, in its own thread and event loop."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.app, self.port = app, port or free_port()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.runner: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def start(self) -> ServedAiohttp:
+        from aiohttp import web
+
+        self.thread.start()
+
+        async def run() -> None:
+            self.runner = web.AppRunner(self.app, shutdown_timeout=5)
+            await self.runner.setup()
+            await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+        asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=30)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()

@@ -71,6 +71,7 @@ class Transaction(Aggregate):
         class_version = 1
         user_id: str
         account_id: str
+        currency: str
         category_id: str | None
         amount: int
         previous_amount: int
@@ -82,6 +83,7 @@ class Transaction(Aggregate):
         class_version = 1
         user_id: str
         account_id: str
+        currency: str
         amount: int
 
     @event(Recorded)
@@ -124,6 +126,7 @@ class Transaction(Aggregate):
         self._amend(
             user_id=self.user_id,
             account_id=self.account_id,
+            currency=self.currency.value,
             category_id=category_id,
             amount=amount,
             previous_amount=self.amount,
@@ -137,6 +140,7 @@ class Transaction(Aggregate):
         self,
         user_id: str,
         account_id: str,
+        currency: str,
         category_id: str | None,
         amount: int,
         previous_amount: int,
@@ -145,7 +149,7 @@ class Transaction(Aggregate):
         splits: list[dict[str, Any]],
     ) -> None:
         # Carried by the event so consumers (balances, live stream) need no other state.
-        del user_id, account_id, previous_amount
+        del user_id, account_id, currency, previous_amount
         self.category_id = category_id
         self.amount = amount
         self.date = date
@@ -153,9 +157,14 @@ class Transaction(Aggregate):
         self.splits = splits
 
     def delete(self) -> None:
-        self._delete(user_id=self.user_id, account_id=self.account_id, amount=self.amount)
+        self._delete(
+            user_id=self.user_id,
+            account_id=self.account_id,
+            currency=self.currency.value,
+            amount=self.amount,
+        )
 
     @event(Deleted)
-    def _delete(self, user_id: str, account_id: str, amount: int) -> None:
-        del user_id, account_id, amount  # for consumers, as in Amended
+    def _delete(self, user_id: str, account_id: str, currency: str, amount: int) -> None:
+        del user_id, account_id, currency, amount  # for consumers, as in Amended
         self.deleted = True

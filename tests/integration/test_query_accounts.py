@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from shared.eventstore import Ledger
+from shared.freshness import POSITION_HEADER_IN
 from shared.settings import Settings
 from tests.integration import helpers
 from tests.integration import read_helpers as rh
@@ -189,6 +190,8 @@ def test_another_users_account_is_forbidden_and_never_listed(
     api: httpx.Client, user: Provisioned, other: Provisioned
 ) -> None:
     mine = rh.create_account(api, user, name="Minha Conta")
+    # Read-your-writes is per caller: the owner's read makes the write visible to all.
+    rh.get(api, user, f"/api/accounts/{mine['id']}")
     response = api.get(f"/api/accounts/{mine['id']}", headers=other.headers)
     assert response.status_code == 403, response.text
     assert response.json() == helpers.FORBIDDEN
@@ -253,6 +256,15 @@ def test_not_found_comes_before_forbidden(
     missing = str(uuid.uuid4())
     response = api.get(f"/api/accounts/{missing}", headers=other.headers)
     helpers.assert_not_found(response, "Account", missing)
+
+
+@pytest.mark.parametrize("raw", ["abc", "-1", "\u00b2"], ids=repr)
+def test_unusable_min_position_header_is_ignored(
+    api: httpx.Client, user: Provisioned, raw: str
+) -> None:
+    response = api.get("/api/accounts", headers={**user.headers, POSITION_HEADER_IN: raw})
+    assert response.status_code == 200, (response.status_code, response.text)
+    rh.assert_fresh(response)
 
 
 # --- read-your-writes ---------------------------------------------------------------------

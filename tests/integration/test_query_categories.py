@@ -248,6 +248,8 @@ def test_another_users_category_is_forbidden_and_never_listed(
     api: httpx.Client, user: Provisioned, other: Provisioned
 ) -> None:
     mine = rh.create_category(api, user, name="Segredo", color="maroon")
+    # Read-your-writes is per caller: the owner's read makes the write visible to all.
+    rh.get(api, user, f"/api/categories/{mine['id']}")
     response = api.get(f"/api/categories/{mine['id']}", headers=other.headers)
     assert response.status_code == 403, response.text
     assert response.json() == helpers.FORBIDDEN

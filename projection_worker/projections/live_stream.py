@@ -1,0 +1,78 @@
+"""``live_stream``: the public messages of each user's events, for ws_gateway.
+
+Written to ``live_log`` (PostgreSQL) exactly once, with its checkpoint, so gateways can
+replay any user's stream from a position; then published to the backplane, at most once
+per commit and best effort (a gateway that misses a batch reads ``live_log``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
+
+from projection_worker.projections.checkpoints import PostgresCheckpoint
+from projection_worker.runner import Positioned
+from shared.backplane import LiveBatch, Publisher
+from shared.live import public_message
+
+logger = logging.getLogger(__name__)
+
+
+class LiveStream:
+    name = "live_stream"
+
+    def __init__(self, pool: ConnectionPool, schema: str, publisher: Publisher | None) -> None:
+        self.pool, self.publisher = pool, publisher
+        self.cp = PostgresCheckpoint(pool, schema, self.name)
+        self._insert = SQL(
+            "INSERT INTO {}.live_log (position, user_id, message) VALUES (%s, %s, %s) "
+            "ON CONFLICT (position) DO NOTHING"
+        ).format(Identifier(schema))
+
+    def checkpoint(self) -> int:
+        return self.cp.read()[0]
+
+    def failed(self) -> bool:
+        return self.cp.read()[1] == "failed"
+
+    def fail(self, event: Positioned, error: str) -> None:
+        self.cp.fail(event.position, event.topic, error)
+
+    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
+        messages: list[tuple[str, dict[str, Any]]] = []
+        for item in batch:
+            public = public_message(item.event, item.position)
+            if public is not None:
+                messages.append(public)
+        with self.pool.connection() as conn, conn.transaction():
+            if not self.cp.lock(conn):
+                return False
+            if messages:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        self._insert,
+                        [(m["position"], user, orjson.dumps(m).decode()) for user, m in messages],
+                    )
+            if not self.cp.advance(conn, expected, batch[-1].position):
+                raise _MovedError
+        self._publish(LiveBatch(expected, batch[-1].position, messages))
+        return True
+
+    def _publish(self, batch: LiveBatch) -> None:
+        if self.publisher is None:
+            return
+        try:
+            self.publisher.publish(batch)
+        except Exception:
+            logger.warning(
+                "live batch (%d, %d] not published", batch.after, batch.upto, exc_info=True
+            )
+
+
+class _MovedError(Exception):
+    """Someone else applied this range first: roll back."""
