@@ -35,12 +35,19 @@ class LiveClient:
 
     async def __aenter__(self) -> LiveClient:
         self._session = aiohttp.ClientSession()
+        try:
+            await self._open()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def _open(self) -> None:
+        assert self._session is not None
         headers = {"Authorization": f"Bearer {self.token}"} if self.token_in_header else {}
-        url = (
-            self.url
-            if self.after is None or not self.token_in_header
-            else (f"{self.url}?after={self.after}")
-        )
+        url = self.url
+        if self.after is not None and self.token_in_header:
+            url = f"{self.url}?after={self.after}"
         self._ws = await self._session.ws_connect(url, headers=headers, heartbeat=20)
         if not self.token_in_header:
             await self._ws.send_str(
@@ -50,7 +57,6 @@ class LiveClient:
         if welcome["type"] != "welcome":
             raise StreamClosedError(None, f"unexpected first message {welcome}")
         self.position = welcome["position"]
-        return self
 
     async def __aexit__(
         self, *exc: type[BaseException] | BaseException | TracebackType | None
