@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 from starlette.requests import Request
@@ -56,7 +57,13 @@ def _conflict(_: Request, __: Exception) -> Response:
     )
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Response]] = {
+def _server_error(_: Request, __: Exception) -> Response:
+    # The contract's 500 body; details stay in the log (Starlette logs the traceback).
+    return JSONResponse({"message": "Server Error"}, status_code=500)
+
+
+EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Response]] = {
+    500: _server_error,
     UnauthenticatedError: _unauthenticated,
     NotFoundError: _message(404),
     CategoryNotFoundError: _message(404),

@@ -20,6 +20,7 @@ from query_service.queries import Queries
 from query_service.suggestions import Suggester
 from shared.embedding import HashedNgrams
 from shared.settings import Settings, get_settings
+from shared.wiring import UTC_SESSION
 
 FRESHNESS_PROJECTION = "ledger_tables"
 
@@ -34,7 +35,7 @@ async def _pool(dsn: str, size: int) -> AsyncConnectionPool[Any]:
         min_size=1,
         max_size=size,
         open=False,
-        kwargs={"autocommit": True, "row_factory": dict_row},
+        kwargs={"autocommit": True, "row_factory": dict_row, "options": UTC_SESSION},
     )
     await pool.open(wait=True, timeout=30)
     return pool

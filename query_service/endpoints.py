@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from shared.http import POSITION_HEADER, JSONResponse
 
 T = TypeVar("T")
 STALE_HEADER = "X-Valorize-Behind"
+_POSITION = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ async def _caller(request: Request) -> tuple[Readers, Caller]:
     readers: Readers = request.state.readers
     user_id = await readers.tokens.user_of(request.headers.get("authorization"))
     explicit = request.headers.get(POSITION_HEADER_IN, "0")
-    fresh = await readers.watch.wait(user_id, int(explicit) if explicit.isdigit() else 0)
+    position = int(explicit) if _POSITION.fullmatch(explicit) else 0
+    fresh = await readers.watch.wait(user_id, position)
     return readers, Caller(user_id, fresh)
 
 
@@ -93,8 +96,8 @@ async def up(_: Request) -> Response:
 
 
 async def list_accounts(request: Request) -> Response:
-    filters = account_filters(request.query_params)
     readers, caller = await _caller(request)
+    filters = account_filters(request.query_params)
     total, accounts = await readers.queries.accounts(caller.user_id, filters)
     body = paginate(
         [resources.account_json(a) for a in accounts],

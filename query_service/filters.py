@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from starlette.datastructures import QueryParams
@@ -56,13 +57,16 @@ def _uuids(params: QueryParams, name: str, errors: _Errors) -> list[UUID]:
     return ids
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only, and within bigint range
+
+
 def _int(
     params: QueryParams, name: str, errors: _Errors, default: int, low: int, high: int | None = None
 ) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.lstrip("-").isdigit():
+    if not _INTEGER.fullmatch(raw):
         errors.add(name, f"The {name.replace('_', ' ')} field must be an integer.")
         return default
     value = int(raw)
@@ -78,7 +82,7 @@ def _date(params: QueryParams, name: str, errors: _Errors) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw[:10])
+        return date.fromisoformat(raw) if len(raw) == 10 else datetime.fromisoformat(raw).date()
     except ValueError:
         errors.add(name, f"The {name.replace('_', ' ')} field must be a valid date.")
         return None
@@ -88,6 +92,8 @@ def _search(params: QueryParams, errors: _Errors) -> str | None:
     search = (params.get("search") or "").strip() or None
     if search is not None and len(search) > 255:
         errors.add("search", "The search field must not be greater than 255 characters.")
+    if search is not None and "\x00" in search:
+        errors.add("search", "The search field must not contain NUL characters.")
     return search
 
 
@@ -154,7 +160,7 @@ def account_filters(params: QueryParams) -> AccountFilters:
     errors.raise_any()
     raw_page = params.get("page", "1")
     # The paginator, not validation, reads `page`: anything unusable means page 1.
-    page = int(raw_page) if raw_page.isdigit() and int(raw_page) >= 1 else 1
+    page = int(raw_page) if _INTEGER.fullmatch(raw_page) and int(raw_page) >= 1 else 1
     return AccountFilters(
         search=search,
         type=AccountType(raw_type) if raw_type else None,

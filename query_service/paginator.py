@@ -27,14 +27,14 @@ def _query_string(params: list[tuple[str, str]], page: int) -> str:
 
 
 def _window(current: int, last: int) -> list[int | None]:
-    """Page numbers to link, ``None`` for an elided run (Laravel's UrlWindow)."""
+    """Page numbers to link, ``None`` for an elided run (Laravel's ``UrlWindow``)."""
     if last < ON_EACH_SIDE * 2 + 8:
         return list(range(1, last + 1))
-    window = ON_EACH_SIDE * 2
+    window = ON_EACH_SIDE + 4
     if current <= window:
-        return [*range(1, window + 3), None, last - 1, last]
+        return [*range(1, window + ON_EACH_SIDE + 1), None, last - 1, last]
     if current > last - window:
-        return [1, 2, None, *range(last - (window + 2) + 1, last + 1)]
+        return [1, 2, None, *range(last - (window + ON_EACH_SIDE - 1), last + 1)]
     return [
         1,
         2,

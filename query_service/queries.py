@@ -104,7 +104,7 @@ class Queries:
                 f"SELECT {_ACCOUNT_COLUMNS} FROM {{s}}.accounts a JOIN {{s}}.banks b "
                 f"ON b.id = a.bank_id WHERE {clause} ORDER BY a.opened_position LIMIT %s OFFSET %s"
             ),
-            [*params, ACCOUNTS_PER_PAGE, (f.page - 1) * ACCOUNTS_PER_PAGE],
+            [*params, ACCOUNTS_PER_PAGE, _offset(f.page, ACCOUNTS_PER_PAGE)],
         )
         return int(total), [account_of(r) for r in rows]
 
@@ -212,7 +212,7 @@ class Queries:
                 self._TXN + f" WHERE {clause} ORDER BY {f.order_column} {direction}, "
                 f"t.recorded_position {direction} LIMIT %s OFFSET %s"
             ),
-            [*params, f.per_page, (f.page - 1) * f.per_page],
+            [*params, f.per_page, _offset(f.page, f.per_page)],
         )
         if rows and f.page == 1 and len(rows) < f.per_page:
             total = len(rows)  # the whole result fits on the first page: no count needed
@@ -241,6 +241,15 @@ class Queries:
             self.q(self._BUDGET + " AND bu.user_id = %s ORDER BY bu.created_position"), (user_id,)
         )
         return [_budget(r) for r in rows]
+
+
+# Far past any real result, and far from PostgreSQL's bigint limit (a huge `page` is an
+# empty page, never an overflow).
+MAX_OFFSET = 2**53
+
+
+def _offset(page: int, per_page: int) -> int:
+    return min((page - 1) * per_page, MAX_OFFSET)
 
 
 def _splits(row: DictRow) -> list[dict[str, Any]]:

@@ -17,12 +17,20 @@ from shared.backplane import (
 from shared.settings import Settings
 from shared.wakeup import CloudTasksWakeup, NullWakeup, Wakeup
 
+# Read models compare timestamps with calendar dates: make "a day" mean a UTC day,
+# whatever the server's default time zone.
+UTC_SESSION = "-c timezone=UTC"
+
 
 def readmodel_pool(settings: Settings, *, max_size: int | None = None) -> ConnectionPool:
     """A pool on the read-model database: its own connections, never the event store's."""
     size = max_size or settings.pool_size
     pool = ConnectionPool(
-        settings.readmodel_dsn, min_size=1, max_size=size, open=False, kwargs={"autocommit": True}
+        settings.readmodel_dsn,
+        min_size=1,
+        max_size=size,
+        open=False,
+        kwargs={"autocommit": True, "options": UTC_SESSION},
     )
     pool.open(wait=True, timeout=30)
     return pool

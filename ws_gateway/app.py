@@ -19,7 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from shared.auth import TokenRecord, accepts, split_bearer
 from shared.settings import Settings, get_settings
-from shared.wiring import subscriber_from
+from shared.wiring import UTC_SESSION, subscriber_from
 from ws_gateway import protocol
 from ws_gateway.hub import Connection, Hub
 from ws_gateway.store import GatewayStore
@@ -127,7 +127,11 @@ async def _listen(hub: Hub, settings: Settings) -> None:
 
 async def _pool(dsn: str, size: int) -> AsyncConnectionPool[Any]:
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        dsn, min_size=1, max_size=size, open=False, kwargs={"autocommit": True}
+        dsn,
+        min_size=1,
+        max_size=size,
+        open=False,
+        kwargs={"autocommit": True, "options": UTC_SESSION},
     )
     await pool.open(wait=True, timeout=30)
     return pool
