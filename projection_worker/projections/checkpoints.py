@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
@@ -50,7 +52,30 @@ class PostgresCheckpoint:
         """Compare-and-set the position inside the caller's transaction."""
         return conn.execute(self._cas, (to, self.name, expected)).rowcount == 1
 
+    def commit_batch(
+        self, expected: int, upto: int, write: Callable[[Connection[tuple[object, ...]]], None]
+    ) -> bool:
+        """Lock, ``write``, then compare-and-set the position to ``upto``: one transaction.
+
+        Returns False, with nothing applied, when another worker holds the lock or has
+        already moved the checkpoint past ``expected`` (it will carry on from there).
+        """
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                if not self.lock(conn):
+                    return False
+                write(conn)
+                if not self.advance(conn, expected, upto):
+                    raise _MovedError  # leaving the block rolls the batch back
+        except _MovedError:
+            return False
+        return True
+
     def fail(self, position: int, topic: str, error: str) -> None:
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(self._record_failure, (self.name, position, topic, error))
             conn.execute(self._fail, (position, error, self.name))
+
+
+class _MovedError(Exception):
+    """The checkpoint moved under us: this batch was applied by someone else."""

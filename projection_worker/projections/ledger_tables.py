@@ -59,24 +59,18 @@ class LedgerTables:
         self.cp.fail(event.position, event.topic, error)
 
     def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
-        with self.pool.connection() as conn, conn.transaction():
-            if not self.cp.lock(conn):
-                return False
-            statements = [s for item in batch for s in self._statements(item)]
+        statements = [s for item in batch for s in self._statements(item)]
+
+        def write(conn: Conn) -> None:
             with conn.pipeline():
                 for sql, params in statements:
                     conn.execute(sql, params, prepare=True)
-            if not self.cp.advance(conn, expected, batch[-1].position):
-                raise _MovedError  # rolls the batch back: someone else applied it first
-        return True
+
+        return self.cp.commit_batch(expected, batch[-1].position, write)
 
     def _statements(self, item: Positioned) -> list[Statement]:
         handler = self._handlers.get(type(item.event))
         return handler(item) if handler else []
-
-
-class _MovedError(Exception):
-    pass
 
 
 class _Statements:

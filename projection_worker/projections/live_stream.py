@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
@@ -49,17 +50,15 @@ class LiveStream:
             public = public_message(item.event, item.position)
             if public is not None:
                 messages.append(public)
-        with self.pool.connection() as conn, conn.transaction():
-            if not self.cp.lock(conn):
-                return False
-            if messages:
+        rows = [(m["position"], user, orjson.dumps(m).decode()) for user, m in messages]
+
+        def write(conn: Connection[tuple[object, ...]]) -> None:
+            if rows:
                 with conn.cursor() as cur:
-                    cur.executemany(
-                        self._insert,
-                        [(m["position"], user, orjson.dumps(m).decode()) for user, m in messages],
-                    )
-            if not self.cp.advance(conn, expected, batch[-1].position):
-                raise _MovedError
+                    cur.executemany(self._insert, rows)
+
+        if not self.cp.commit_batch(expected, batch[-1].position, write):
+            return False
         self._publish(LiveBatch(expected, batch[-1].position, messages))
         return True
 
@@ -72,7 +71,3 @@ class LiveStream:
             logger.warning(
                 "live batch (%d, %d] not published", batch.after, batch.upto, exc_info=True
             )
-
-
-class _MovedError(Exception):
-    """Someone else applied this range first: roll back."""

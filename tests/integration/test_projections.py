@@ -231,3 +231,24 @@ def test_redis_flushed_then_rebuilt_answers_the_same(
     assert client.hgetall(f"bal:{user_id}") == balances_before
     assert int(client.hget(f"bal:{user_id}", accounts[0]) or 0) == 1234
     client.close()
+
+
+def test_a_batch_already_applied_elsewhere_is_refused_not_poison(
+    settings: Settings, ledger: Ledger
+) -> None:
+    schema = "readmodel_cas"
+    with psycopg.connect(settings.readmodel_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        for statement in readmodel_ddl(schema):
+            conn.execute(statement)
+    pool = readmodel_pool(settings, max_size=2)
+    try:
+        tables = LedgerTables(pool, schema)
+        batch = Runner(ledger, [tables]).read(0, 10)
+        assert tables.apply(batch, 0)
+        # A second worker that read the same checkpoint before the first committed:
+        assert not tables.apply(batch, 0)
+        assert tables.checkpoint() == batch[-1].position
+        assert not tables.failed()
+    finally:
+        pool.close()
