@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator
-from typing import TypedDict
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypedDict
 
 from redis import Redis
 from starlette.applications import Starlette
@@ -21,12 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from projection_worker.projections.ledger_tables import LedgerTables
-from projection_worker.projections.live_stream import LiveStream
-from projection_worker.projections.memo_vectors import MemoVectors
-from projection_worker.projections.redis_cache import RedisCache
+from projection_worker.catalog import projections
 from projection_worker.runner import Runner
-from shared.embedding import HashedNgrams
+from projection_worker.status import status
 from shared.eventstore import open_ledger
 from shared.http import JSONResponse
 from shared.settings import Settings, get_settings
@@ -59,6 +56,7 @@ class Worker:
 
 class State(TypedDict):
     worker: Worker
+    report: Callable[[], list[dict[str, Any]]]
 
 
 async def wake(request: Request) -> Response:
@@ -66,6 +64,12 @@ async def wake(request: Request) -> Response:
     await request.body()  # {"position": N}: a hint only, we read from our checkpoints
     applied = await run_in_threadpool(worker.wake)
     return JSONResponse({"applied": applied})
+
+
+async def projections_status(request: Request) -> Response:
+    """Each projection's checkpoint, lag and state, for dashboards and health checks."""
+    report = await run_in_threadpool(request.state.report)
+    return JSONResponse({"projections": report})
 
 
 async def up(_: Request) -> Response:
@@ -90,19 +94,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         pool = readmodel_pool(settings)
         redis = Redis.from_url(settings.redis_url)
         publisher = publisher_from(settings, redis)
-        runner = Runner(
-            ledger,
-            [
-                LedgerTables(pool, settings.readmodel_schema),
-                LiveStream(pool, settings.readmodel_schema, publisher),
-                RedisCache(redis),
-                MemoVectors(settings.vector_dir, HashedNgrams()),
-            ],
-        )
+        catalog = projections(settings, pool, redis, publisher)
+        runner = Runner(ledger, catalog)
         worker = Worker(runner)
         sweeper = asyncio.create_task(_sweep(worker, settings.sweep_seconds))
         try:
-            yield {"worker": worker}
+            yield {"worker": worker, "report": lambda: status(ledger, catalog)}
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -112,6 +109,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ledger.close()
 
     return Starlette(
-        routes=[Route("/tasks/wake", wake, methods=["POST"]), Route("/up", up)],
+        routes=[
+            Route("/tasks/wake", wake, methods=["POST"]),
+            Route("/projections", projections_status),
+            Route("/up", up),
+        ],
         lifespan=lifespan,
     )

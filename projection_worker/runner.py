@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -96,7 +96,10 @@ class Runner:
                 )
         return applied
 
-    def catch_up_one(self, projection: Projection) -> int:
+    def catch_up_one(
+        self, projection: Projection, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Apply batches until the head; ``progress`` hears each batch's last position."""
         applied = 0
         while not projection.failed():
             start = projection.checkpoint()
@@ -113,6 +116,8 @@ class Runner:
                 self._isolate(projection, batch, start)
                 continue
             applied += len(batch)
+            if progress is not None:
+                progress(batch[-1].position)
         return applied
 
     def _isolate(self, projection: Projection, batch: Sequence[Positioned], start: int) -> None:

@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     redis,
                     settings.read_wait_seconds,
                 ),
-                suggester=Suggester(settings.vector_dir, HashedNgrams()),
+                suggester=Suggester(settings.vector_dir / "current", HashedNgrams()),
             )
             yield {"readers": readers}
 

@@ -86,6 +86,14 @@ def _seed(args: argparse.Namespace) -> None:
     seed_demo(args.base_url)
 
 
+def _projections(args: argparse.Namespace) -> None:
+    import importlib
+
+    # The worker owns its projections; the CLI only names it (shared imports no service).
+    admin = importlib.import_module("projection_worker.admin")
+    raise SystemExit(admin.main(args.rest))
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=get_settings().log_level.upper(),
@@ -110,6 +118,11 @@ def main(argv: list[str] | None = None) -> None:
     seed.add_argument("--base-url", default="http://127.0.0.1:8000")
     seed.set_defaults(run=_seed)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    operate = commands.add_parser(
+        "projections", help="status | rebuild NAME | rebuild --all", add_help=False
+    )
+    operate.add_argument("rest", nargs=argparse.REMAINDER)
+    operate.set_defaults(run=_projections)
     args = parser.parse_args(argv)
     args.run(args)
 

@@ -11,7 +11,7 @@ category.created        id, name, description, color, is_default
 category.updated        id, name, description, color, is_default
 category.deleted        id
 transaction.recorded    id, account_id, category_id, amount, currency, type, date, memo,
-                        balance_delta
+                        balance_delta, source ("api" or "import")
 transaction.updated     id, account_id, category_id, amount, currency, type, date, memo,
                         balance_delta (new minus old)
 transaction.deleted     id, account_id, currency, balance_delta
@@ -87,7 +87,10 @@ PUBLIC: dict[type, tuple[str, Callable[[Any], Data]]] = {
     Category.Created: ("category.created", _category),
     Category.Updated: ("category.updated", _category),
     Category.Deleted: ("category.deleted", _only_id),
-    Transaction.Recorded: ("transaction.recorded", lambda e: _transaction(e, e.amount)),
+    Transaction.Recorded: (
+        "transaction.recorded",
+        lambda e: {**_transaction(e, e.amount), "source": e.source},
+    ),
     Transaction.Amended: (
         "transaction.updated",
         lambda e: _transaction(e, e.amount - e.previous_amount),

@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS {s}.transactions (
     splits jsonb NOT NULL DEFAULT '[]',
     recorded_position bigint NOT NULL
 );
+ALTER TABLE {s}.transactions ADD COLUMN IF NOT EXISTS source text NOT NULL DEFAULT 'api';
 CREATE INDEX IF NOT EXISTS transactions_user_date_idx
     ON {s}.transactions (user_id, date DESC, recorded_position DESC);
 CREATE INDEX IF NOT EXISTS transactions_account_date_idx

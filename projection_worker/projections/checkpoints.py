@@ -13,7 +13,10 @@ class PostgresCheckpoint:
     """The checkpoint row of one projection; locked and compare-and-set in the batch txn."""
 
     def __init__(self, pool: ConnectionPool, schema: str, name: str) -> None:
-        self.pool, self.name = pool, name
+        self.pool, self.name, self.schema = pool, name, schema
+        # One lock per (schema, projection): a rebuild in a staging schema never waits
+        # on the live projection, and the switch can hold the live one.
+        self.lock_key = f"projection:{schema}.{name}"
         s = Identifier(schema)
         self._ensure = SQL(
             "INSERT INTO {}.projection_checkpoints (name) VALUES (%s) ON CONFLICT DO NOTHING"
@@ -35,6 +38,14 @@ class PostgresCheckpoint:
             "EXCLUDED.error, failed_at = now()"
         ).format(s)
         self._lock_key = SQL("SELECT pg_try_advisory_xact_lock(hashtext(%s))")
+        self._failure = SQL(
+            "SELECT poison_position, error FROM {}.projection_checkpoints "
+            "WHERE name = %s AND status = 'failed'"
+        ).format(s)
+        self._reset = SQL(
+            "UPDATE {}.projection_checkpoints SET position = %s, status = 'running', "
+            "poison_position = NULL, error = NULL, updated_at = now() WHERE name = %s"
+        ).format(s)
         with pool.connection() as conn:
             conn.execute(self._ensure, (name,))
 
@@ -45,8 +56,21 @@ class PostgresCheckpoint:
 
     def lock(self, conn: Connection[tuple[object, ...]]) -> bool:
         """Take this projection's transaction-scoped lock without waiting."""
-        row = conn.execute(self._lock_key, (f"projection:{self.name}",)).fetchone()
+        row = conn.execute(self._lock_key, (self.lock_key,)).fetchone()
         return bool(row and row[0])
+
+    def hold(self, conn: Connection[tuple[object, ...]]) -> None:
+        """Wait for this projection's lock (the live workers then skip until commit)."""
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.lock_key,))
+
+    def reset(self, conn: Connection[tuple[object, ...]], position: int) -> None:
+        """Point the projection at ``position``, running (used when a rebuild is promoted)."""
+        conn.execute(self._reset, (position, self.name))
+
+    def failure(self) -> tuple[int, str] | None:
+        with self.pool.connection() as conn:
+            row = conn.execute(self._failure, (self.name,)).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
 
     def advance(self, conn: Connection[tuple[object, ...]], expected: int, to: int) -> bool:
         """Compare-and-set the position inside the caller's transaction."""

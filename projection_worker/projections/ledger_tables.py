@@ -11,6 +11,7 @@ from psycopg import Connection
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
+from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import PostgresCheckpoint
 from projection_worker.runner import Positioned
 from shared.domain.accounts import Account
@@ -24,8 +25,9 @@ Conn = Connection[tuple[Any, ...]]
 Statement = tuple[Composed, tuple[Any, ...]]
 
 
-class LedgerTables:
+class LedgerTables(PostgresBlueGreen):
     name = "ledger_tables"
+    TABLES = ("banks", "users", "accounts", "categories", "transactions", "budgets")
 
     def __init__(self, pool: ConnectionPool, schema: str) -> None:
         self.pool = pool
@@ -48,6 +50,9 @@ class LedgerTables:
             Budget.Renamed: self.sql.budget_renamed,
             Budget.Deleted: self.sql.budget_deleted,
         }
+
+    def clone(self, schema: str) -> LedgerTables:
+        return LedgerTables(self.pool, schema)
 
     def checkpoint(self) -> int:
         return self.cp.read()[0]
@@ -186,8 +191,9 @@ class _Statements:
             (
                 self.q(
                     "INSERT INTO {s}.transactions (id, user_id, account_id, category_id, amount, "
-                    "currency, type, date, memo, fitid, splits, recorded_position) VALUES "
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+                    "currency, type, date, memo, fitid, splits, source, recorded_position) VALUES "
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (id) DO NOTHING"
                 ),
                 (
                     e.originator_id,
@@ -201,6 +207,7 @@ class _Statements:
                     e.memo,
                     e.fitid,
                     orjson.dumps(e.splits).decode(),
+                    e.source,
                     p.position,
                 ),
             ),

@@ -16,6 +16,7 @@ from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
+from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import PostgresCheckpoint
 from projection_worker.runner import Positioned
 from shared.backplane import LiveBatch, Publisher
@@ -24,8 +25,9 @@ from shared.live import public_message
 logger = logging.getLogger(__name__)
 
 
-class LiveStream:
+class LiveStream(PostgresBlueGreen):
     name = "live_stream"
+    TABLES = ("live_log",)
 
     def __init__(self, pool: ConnectionPool, schema: str, publisher: Publisher | None) -> None:
         self.pool, self.publisher = pool, publisher
@@ -34,6 +36,10 @@ class LiveStream:
             "INSERT INTO {}.live_log (position, user_id, message) VALUES (%s, %s, %s) "
             "ON CONFLICT (position) DO NOTHING"
         ).format(Identifier(schema))
+
+    def clone(self, schema: str) -> LiveStream:
+        # A rebuild never publishes: clients already received these messages live.
+        return LiveStream(self.pool, schema, None)
 
     def checkpoint(self) -> int:
         return self.cp.read()[0]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
+import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +25,62 @@ from shared.domain.transactions import Transaction
 from shared.embedding import Embedder
 from shared.vectors import MemoIndex, index_path, load, save
 
+LIVE, STAGING = "current", "rebuild"
+
+
+def live_root(base: Path) -> Path:
+    """The live index directory: ``base/current``, a symlink switched atomically."""
+    current = base / LIVE
+    if not current.exists():
+        first = base / "v0"
+        first.mkdir(parents=True, exist_ok=True)
+        _point(current, first)
+    return current
+
+
+def _point(link: Path, target: Path) -> None:
+    tmp = link.with_name(f".{link.name}.{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target.name)
+    tmp.replace(link)  # rename(2): readers follow the old target or the new one
+
 
 class MemoVectors:
-    name = "memo_vectors"
+    """Rebuilt blue-green in ``base/rebuild``, then promoted by switching the symlink."""
 
-    def __init__(self, root: Path, embedder: Embedder) -> None:
-        self.root, self.embedder = root, embedder
-        root.mkdir(parents=True, exist_ok=True)
-        self._checkpoint = root / "checkpoint.json"
-        self._failed = root / "failed.json"
+    name = "memo_vectors"
+    store = "faiss"
+
+    def __init__(self, base: Path, embedder: Embedder, root: Path | None = None) -> None:
+        self.base, self.embedder = base, embedder
+        self.root = root or live_root(base)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._checkpoint = self.root / "checkpoint.json"
+        self._failed = self.root / "failed.json"
+
+    def staging_position(self) -> int | None:
+        staging = self.base / STAGING
+        return (
+            MemoVectors(self.base, self.embedder, staging).checkpoint()
+            if staging.exists()
+            else None
+        )
+
+    def staging(self, *, restart: bool = False) -> MemoVectors:
+        if restart:
+            shutil.rmtree(self.base / STAGING, ignore_errors=True)
+        return MemoVectors(self.base, self.embedder, self.base / STAGING)
+
+    def promote(self, staging: MemoVectors, settle: Callable[[], None]) -> None:
+        settle()
+        old = (self.base / LIVE).resolve()
+        target = self.base / f"v{time.time_ns()}"
+        staging.root.rename(target)
+        _point(self.base / LIVE, target)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def discard_staging(self) -> None:
+        shutil.rmtree(self.base / STAGING, ignore_errors=True)
 
     def checkpoint(self) -> int:
         if not self._checkpoint.exists():

@@ -65,7 +65,11 @@ def _category_json(e: Any) -> str:
 
 
 class RedisCache:
+    """Rebuilt blue-green in the next logical database, then swapped in with ``SWAPDB``
+    (one atomic command: readers see the old keyspace or the new one, never a mix)."""
+
     name = "redis_cache"
+    store = "redis"
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -113,6 +117,42 @@ class RedisCache:
     def _category_deleted(self, p: Positioned) -> list[Op]:
         e = p.event
         return [("hdel", category_key(self._owner(e)), str(e.originator_id), "")]
+
+    def _db(self) -> int:
+        return int(self.client.connection_pool.connection_kwargs.get("db", 0))
+
+    def _staging_client(self) -> Any:
+        kwargs = dict(self.client.connection_pool.connection_kwargs)
+        kwargs["db"] = (self._db() + 1) % 16
+        return type(self.client)(**kwargs)
+
+    def staging_position(self) -> int | None:
+        other = self._staging_client()
+        try:
+            raw = other.get(CHECKPOINT_KEY)
+        finally:
+            other.close()
+        return None if raw is None else int(raw)
+
+    def staging(self, *, restart: bool = False) -> RedisCache:
+        other = self._staging_client()
+        if restart or other.get(CHECKPOINT_KEY) is None:
+            other.flushdb()
+            other.set(CHECKPOINT_KEY, 0)  # marks the rebuild as under way
+        return RedisCache(other)
+
+    def promote(self, staging: RedisCache, settle: Callable[[], None]) -> None:
+        # A live batch racing the swap lands in the old keyspace and is re-applied on the
+        # new one: its checkpoint is the staging one.
+        settle()
+        self.client.swapdb(self._db(), staging._db())
+        staging.client.flushdb()
+        staging.client.close()
+
+    def discard_staging(self) -> None:
+        other = self._staging_client()
+        other.flushdb()
+        other.close()
 
     def checkpoint(self) -> int:
         return int(self.client.get(CHECKPOINT_KEY) or 0)

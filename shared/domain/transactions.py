@@ -54,7 +54,9 @@ class Transaction(Aggregate):
     """A signed amount in minor units on one account. The account's balance is a projection."""
 
     class Recorded(Aggregate.Created):
-        class_version = 1
+        """v2 added ``source`` (where the transaction came from: "api" or "import")."""
+
+        class_version = 2
         user_id: str
         account_id: str
         category_id: str | None
@@ -64,6 +66,12 @@ class Transaction(Aggregate):
         memo: str | None
         fitid: str | None
         splits: list[dict[str, Any]]
+        source: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Before imports existed, every transaction was entered through the API.
+            state["source"] = "api"
 
     class Amended(Aggregate.Event):
         """The new state; ``previous_amount`` lets balance consumers apply new minus old."""
@@ -99,6 +107,7 @@ class Transaction(Aggregate):
         memo: str | None,
         fitid: str | None,
         splits: list[dict[str, Any]],
+        source: str = "api",
     ) -> None:
         self.user_id = user_id
         self.account_id = account_id
@@ -109,6 +118,7 @@ class Transaction(Aggregate):
         self.memo = memo
         self.fitid = fitid
         self.splits = splits
+        self.source = source
         self.deleted = False
 
     @property

@@ -1,0 +1,195 @@
+"""Zero-downtime rebuilds: beside the live read model, under writes, then switched."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from redis import Redis
+
+from projection_worker.catalog import Rebuildable, projections
+from projection_worker.rebuild import rebuild
+from shared.domain.ids import uuid7
+from shared.domain.transactions import Transaction
+from shared.eventstore import Ledger, open_ledger
+from shared.settings import Settings
+from shared.wiring import readmodel_pool
+from tests.harness import ServedApp
+from tests.integration.projection_helpers import (
+    checkpoint,
+    clean_build,
+    snapshot,
+    unbalanced_accounts,
+    wait_for,
+)
+
+
+@pytest.fixture(scope="module")
+def ledger(settings: Settings) -> Iterator[Ledger]:
+    made = open_ledger(settings)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def catalog(settings: Settings) -> Iterator[list[Rebuildable]]:
+    pool, redis = readmodel_pool(settings, max_size=4), Redis.from_url(settings.redis_url)
+    yield projections(settings, pool, redis, None)
+    redis.close()
+    pool.close()
+
+
+def _user(api: httpx.Client) -> dict[str, Any]:
+    made = api.post("/api/testing/load-test-user").json()
+    headers = {"Authorization": f"Bearer {made['token']}"}
+    accounts = [a["id"] for a in api.get("/api/accounts", headers=headers).json()["data"]]
+    return {"headers": headers, "accounts": accounts, "user_id": made["user_id"]}
+
+
+def _backlog(ledger: Ledger, user: dict[str, Any], count: int) -> None:
+    for start in range(0, count, 500):
+        ledger.save(
+            *[
+                Transaction(
+                    id=uuid7(),
+                    user_id=user["user_id"],
+                    account_id=random.choice(user["accounts"]),
+                    category_id=None,
+                    amount=random.randint(-9_000, 9_000),
+                    currency="BRL",
+                    date=datetime(2026, 4, 1, tzinfo=UTC),
+                    memo=f"rebuild {i}",
+                    fitid=None,
+                    splits=[],
+                )
+                for i in range(start, min(count, start + 500))
+            ]
+        )
+
+
+def test_rebuild_under_writes_never_shows_partial_state_and_ends_like_a_clean_build(
+    api: httpx.Client,
+    settings: Settings,
+    ledger: Ledger,
+    catalog: list[Rebuildable],
+    worker_api: ServedApp,
+) -> None:
+    reader, writer = _user(api), _user(api)
+    for i in range(12):
+        api.post(
+            "/api/transactions",
+            headers=reader["headers"],
+            json={
+                "account_id": reader["accounts"][0],
+                "amount": {"value": -100 - i, "currency": "BRL"},
+                "date": "2026-04-02",
+                "memo": f"stable {i}",
+            },
+        )
+    expected_balance = sum(-100 - i for i in range(12))
+    stop, failures, reads = threading.Event(), [], [0]
+
+    def write() -> None:
+        with httpx.Client(base_url=str(api.base_url), timeout=30) as client:
+            while not stop.is_set():
+                client.post(
+                    "/api/transactions",
+                    headers=writer["headers"],
+                    json={
+                        "account_id": writer["accounts"][1],
+                        "amount": {"value": 7, "currency": "BRL"},
+                        "date": "2026-04-03",
+                    },
+                )
+
+    def read() -> None:
+        with httpx.Client(base_url=str(api.base_url), timeout=30) as client:
+            while not stop.is_set():
+                listed = client.get("/api/transactions", headers=reader["headers"])
+                cats = client.get("/api/categories", headers=reader["headers"])
+                account = client.get(
+                    f"/api/accounts/{reader['accounts'][0]}", headers=reader["headers"]
+                )
+                observed = (
+                    listed.status_code,
+                    cats.status_code,
+                    account.status_code,
+                    listed.json().get("total"),
+                    len(cats.json()),
+                    account.json().get("balance", {}).get("value"),
+                )
+                if observed != (200, 200, 200, 12, 10, expected_balance):
+                    failures.append(observed)
+                reads[0] += 1
+
+    threads = [threading.Thread(target=write), threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    try:
+        for projection in catalog:
+            rebuild(ledger, projection, batch=500, stream=io.StringIO())
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert reads[0] > 0
+    assert failures == []
+    httpx.post(f"{worker_api.url}/tasks/wake", json={}, timeout=60)
+    head = ledger.head()
+    wait_for(lambda: all(p.checkpoint() >= head for p in catalog), timeout=60)
+    clean_build(settings, ledger, "readmodel_clean")
+    assert snapshot(settings, "readmodel") == snapshot(settings, "readmodel_clean")
+    assert unbalanced_accounts(settings) == []
+    assert all(p.staging_position() is None for p in catalog)
+    report = httpx.get(f"{worker_api.url}/projections", timeout=30).json()["projections"]
+    assert {r["name"]: r["state"] for r in report} == {p.name: "running" for p in catalog}
+
+
+def test_an_interrupted_rebuild_resumes_and_switches_cleanly(
+    api: httpx.Client,
+    settings: Settings,
+    ledger: Ledger,
+    catalog: list[Rebuildable],
+    servers: dict[str, str],
+) -> None:
+    _backlog(ledger, _user(api), 20_000)
+    (tables,) = [p for p in catalog if p.name == "ledger_tables"]
+    env = {**os.environ, **servers}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shared.cli",
+            "projections",
+            "rebuild",
+            "ledger_tables",
+            "--restart",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: (tables.staging_position() or 0) > 0, timeout=60)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    interrupted_at = tables.staging_position()
+    assert interrupted_at is not None
+    assert interrupted_at < ledger.head()
+    assert checkpoint(settings) > 0  # the live version kept serving all along
+    rebuild(ledger, tables, stream=io.StringIO())  # resumes from its own checkpoint
+    assert tables.staging_position() is None
+    clean_build(settings, ledger, "readmodel_clean")
+    wait_for(lambda: checkpoint(settings) >= ledger.head(), timeout=60)
+    assert snapshot(settings, "readmodel") == snapshot(settings, "readmodel_clean")
