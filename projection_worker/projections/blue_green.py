@@ -10,11 +10,12 @@ the table locks and never see a half-built read model.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Self
 
 import psycopg
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 from psycopg_pool import ConnectionPool
 
 from projection_worker.projections.checkpoints import PostgresCheckpoint
@@ -42,19 +43,56 @@ def drop_schema(pool: ConnectionPool, schema: str) -> None:
         conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
 
 
+SWAP_LOCK_TIMEOUT = "100ms"
+SWAP_ATTEMPTS = 200
+
+
 def promote(
     live: PostgresCheckpoint,
     staging: PostgresCheckpoint,
     tables: Sequence[str],
     settle: Callable[[], None],
 ) -> None:
-    """Swap ``tables`` of the staging schema into the live one, atomically."""
+    """Swap ``tables`` of the staging schema into the live one, atomically.
+
+    Readers lock the tables they join in their own order, so the swap could deadlock
+    with a query and PostgreSQL would kill one of them. Instead the swap waits at most
+    ``SWAP_LOCK_TIMEOUT`` for its locks and, if it cannot have them all, rolls back and
+    tries again: queries are never aborted, only held back for a moment.
+    """
     retired = f"{live.schema}_retired_{live.name}"
+    for _ in range(SWAP_ATTEMPTS):
+        drop_schema(live.pool, retired)
+        try:
+            _swap(live, staging, tables, settle, retired)
+            break
+        except psycopg.errors.LockNotAvailable:
+            time.sleep(0.01)
+    else:
+        raise RuntimeError(f"could not swap {live.name} in: its tables stayed busy")
     drop_schema(live.pool, retired)
+    drop_schema(live.pool, staging.schema)
+
+
+def _swap(
+    live: PostgresCheckpoint,
+    staging: PostgresCheckpoint,
+    tables: Sequence[str],
+    settle: Callable[[], None],
+    retired: str,
+) -> None:
     with live.pool.connection() as conn, conn.transaction():
         live.hold(conn)
         settle()  # the staging copy applies what was written meanwhile (own connection)
         position = staging.read()[0]
+        conn.execute(SQL("SET LOCAL lock_timeout = {}").format(Literal(SWAP_LOCK_TIMEOUT)))
+        conn.execute(
+            SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+                SQL(", ").join(
+                    SQL("{}.{}").format(Identifier(live.schema), Identifier(t)) for t in tables
+                )
+            )
+        )
         conn.execute(SQL("CREATE SCHEMA {}").format(Identifier(retired)))
         for table in tables:
             conn.execute(
@@ -68,8 +106,6 @@ def promote(
                 )
             )
         live.reset(conn, position)
-    drop_schema(live.pool, retired)
-    drop_schema(live.pool, staging.schema)
 
 
 class PostgresBlueGreen:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
+from redis import ConnectionPool, Redis
 
 from projection_worker.runner import Positioned
 from shared.domain.accounts import Account
@@ -122,9 +123,10 @@ class RedisCache:
         return int(self.client.connection_pool.connection_kwargs.get("db", 0))
 
     def _staging_client(self) -> Any:
-        kwargs = dict(self.client.connection_pool.connection_kwargs)
-        kwargs["db"] = (self._db() + 1) % 16
-        return type(self.client)(**kwargs)
+        live = self.client.connection_pool
+        kwargs = {**live.connection_kwargs, "db": (self._db() + 1) % 16}
+        pool = ConnectionPool(connection_class=live.connection_class, **kwargs)
+        return Redis(connection_pool=pool)
 
     def staging_position(self) -> int | None:
         other = self._staging_client()

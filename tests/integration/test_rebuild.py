@@ -77,6 +77,22 @@ def _backlog(ledger: Ledger, user: dict[str, Any], count: int) -> None:
         )
 
 
+def _observe(client: httpx.Client, reader: dict[str, Any]) -> tuple[Any, ...]:
+    listed = client.get("/api/transactions", headers=reader["headers"])
+    cats = client.get("/api/categories", headers=reader["headers"])
+    account = client.get(f"/api/accounts/{reader['accounts'][0]}", headers=reader["headers"])
+    if 500 in (listed.status_code, cats.status_code, account.status_code):
+        return (listed.status_code, cats.status_code, account.status_code)
+    return (
+        listed.status_code,
+        cats.status_code,
+        account.status_code,
+        listed.json().get("total"),
+        len(cats.json()),
+        account.json().get("balance", {}).get("value"),
+    )
+
+
 def test_rebuild_under_writes_never_shows_partial_state_and_ends_like_a_clean_build(
     api: httpx.Client,
     settings: Settings,
