@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from projection_worker.catalog import projections
-from projection_worker.runner import Runner
+from projection_worker.catalog import Rebuildable, projections
+from projection_worker.runner import TRANSIENT, Projection, Runner
 from projection_worker.status import status
 from shared.eventstore import open_ledger
 from shared.http import JSONResponse
@@ -32,26 +32,53 @@ from shared.wiring import publisher_from, readmodel_pool
 logger = logging.getLogger(__name__)
 
 
+class Lane:
+    """One projection's catch-up loop, on its own thread: a slow read model (say, the
+    vector index) never delays a fast one (the tables reads wait on)."""
+
+    def __init__(self, runner: Runner, projection: Projection) -> None:
+        self.runner, self.projection = runner, projection
+        self._poked = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name=projection.name, daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._poked.set()
+
+    def _run(self) -> None:
+        while True:
+            self._poked.wait()
+            self._poked.clear()  # pokes arriving during the pass ask for one more
+            if self._stopped:
+                return
+            try:
+                self.runner.catch_up_one(self.projection)
+            except TRANSIENT:
+                logger.warning("%s: store unavailable, will retry", self.projection.name)
+            except Exception:
+                logger.exception("%s: catch-up failed", self.projection.name)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._poked.set()
+        self._thread.join(timeout=30)
+
+
 class Worker:
-    """One catch-up at a time per process; concurrent wake-ups just ask for another pass."""
+    """Wake-ups only poke the lanes: the task is acknowledged at once, and the lanes read
+    from their own checkpoints whatever position the task named."""
 
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-        self._running = threading.Lock()
-        self._again = threading.Event()
+    def __init__(self, runner: Runner, catalog: list[Rebuildable]) -> None:
+        self.lanes = [Lane(runner, projection) for projection in catalog]
 
-    def wake(self) -> int:
-        self._again.set()
-        if not self._running.acquire(blocking=False):
-            return 0  # the pass under way will see the new events (it loops while asked)
-        try:
-            applied = 0
-            while self._again.is_set():
-                self._again.clear()
-                applied += self.runner.catch_up()
-            return applied
-        finally:
-            self._running.release()
+    def wake(self) -> None:
+        for lane in self.lanes:
+            lane.poke()
+
+    def stop(self) -> None:
+        for lane in self.lanes:
+            lane.stop()
 
 
 class State(TypedDict):
@@ -62,8 +89,8 @@ class State(TypedDict):
 async def wake(request: Request) -> Response:
     worker: Worker = request.state.worker
     await request.body()  # {"position": N}: a hint only, we read from our checkpoints
-    applied = await run_in_threadpool(worker.wake)
-    return JSONResponse({"applied": applied})
+    worker.wake()
+    return JSONResponse({"accepted": True}, status_code=202)
 
 
 async def projections_status(request: Request) -> Response:
@@ -77,12 +104,10 @@ async def up(_: Request) -> Response:
 
 
 async def _sweep(worker: Worker, every: float) -> None:
+    """The safety net: a lost or never-enqueued task delays projection by this much."""
     while True:
+        worker.wake()
         await asyncio.sleep(every)
-        try:
-            await run_in_threadpool(worker.wake)
-        except Exception:
-            logger.exception("sweep failed")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -96,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         publisher = publisher_from(settings, redis)
         catalog = projections(settings, pool, redis, publisher)
         runner = Runner(ledger, catalog)
-        worker = Worker(runner)
+        worker = Worker(runner, catalog)
         sweeper = asyncio.create_task(_sweep(worker, settings.sweep_seconds))
         try:
             yield {"worker": worker, "report": lambda: status(ledger, catalog)}
@@ -104,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await run_in_threadpool(worker.stop)
             redis.close()
             pool.close()
             ledger.close()

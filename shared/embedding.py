@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 import zlib
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -33,9 +34,13 @@ class HashedNgrams:
     by one process must match queries made by another.
     """
 
-    def __init__(self, dim: int = 256, sizes: tuple[int, ...] = (2, 3, 4)) -> None:
+    def __init__(
+        self, dim: int = 256, sizes: tuple[int, ...] = (2, 3, 4), cache: int = 65_536
+    ) -> None:
         self.dim = dim
         self.sizes = sizes
+        # Memos repeat (the same merchant, month after month): embed each text once.
+        self._cached = lru_cache(maxsize=cache)(self._one)
 
     def _one(self, text: str) -> Vectors:
         vector = np.zeros(self.dim, dtype=np.float32)
@@ -50,4 +55,4 @@ class HashedNgrams:
     def embed(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._one(t) for t in texts])
+        return np.stack([self._cached(t) for t in texts])  # stack copies: the cache is safe

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -65,17 +67,32 @@ class LedgerTables(PostgresBlueGreen):
 
     def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
         statements = [s for item in batch for s in self._statements(item)]
+        statements += self.sql.balances(_balance_deltas(batch))
 
         def write(conn: Conn) -> None:
-            with conn.pipeline():
-                for sql, params in statements:
-                    conn.execute(sql, params, prepare=True)
+            # Runs of the same statement go as one executemany; order is kept otherwise.
+            with conn.pipeline(), conn.cursor() as cur:
+                for sql, run in itertools.groupby(statements, key=lambda s: s[0]):
+                    cur.executemany(sql, [params for _, params in run])
 
         return self.cp.commit_batch(expected, batch[-1].position, write)
 
     def _statements(self, item: Positioned) -> list[Statement]:
         handler = self._handlers.get(type(item.event))
         return handler(item) if handler else []
+
+
+def _balance_deltas(batch: Sequence[Positioned]) -> dict[tuple[str, str], int]:
+    deltas: dict[tuple[str, str], int] = defaultdict(int)
+    for item in batch:
+        e = item.event
+        if isinstance(e, Transaction.Recorded):
+            deltas[(e.account_id, e.currency)] += e.amount
+        elif isinstance(e, Transaction.Amended):
+            deltas[(e.account_id, e.currency)] += e.amount - e.previous_amount
+        elif isinstance(e, Transaction.Deleted):
+            deltas[(e.account_id, e.currency)] -= e.amount
+    return deltas
 
 
 class _Statements:
@@ -211,7 +228,6 @@ class _Statements:
                     p.position,
                 ),
             ),
-            self._balance(e.account_id, e.amount, e.currency),
         ]
 
     def transaction_amended(self, p: Positioned) -> list[Statement]:
@@ -232,32 +248,29 @@ class _Statements:
                     e.originator_id,
                 ),
             ),
-            self._balance_of_txn(e.originator_id, e.amount - e.previous_amount),
         ]
 
     def transaction_deleted(self, p: Positioned) -> list[Statement]:
         e = p.event
         return [
-            self._balance_of_txn(e.originator_id, -e.amount),
             (self.q("DELETE FROM {s}.transactions WHERE id = %s"), (e.originator_id,)),
         ]
 
-    def _balance(self, account_id: str, delta: int, currency: str) -> Statement:
-        return (
-            self.q(
-                "UPDATE {s}.accounts SET balance = balance + %s WHERE id = %s AND currency = %s"
-            ),
-            (delta, account_id, currency),
-        )
+    def balances(self, deltas: dict[tuple[str, str], int]) -> list[Statement]:
+        """One update per account touched by the batch, after its rows are written.
 
-    def _balance_of_txn(self, txn_id: Any, delta: int) -> Statement:
-        return (
-            self.q(
-                "UPDATE {s}.accounts a SET balance = a.balance + %s FROM {s}.transactions t "
-                "WHERE t.id = %s AND a.id = t.account_id AND a.currency = t.currency"
-            ),
-            (delta, txn_id),
+        Deltas commute, so summing them per account is exact; the currency guard keeps
+        a balance in its account's currency only (an account closed in the same batch
+        has no row left, and its deltas vanish with it).
+        """
+        sql = self.q(
+            "UPDATE {s}.accounts SET balance = balance + %s WHERE id = %s AND currency = %s"
         )
+        return [
+            (sql, (delta, account, currency))
+            for (account, currency), delta in deltas.items()
+            if delta
+        ]
 
     def budget_created(self, p: Positioned) -> list[Statement]:
         e = p.event
