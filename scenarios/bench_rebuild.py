@@ -1,0 +1,123 @@
+"""`make bench-rebuild`: rebuild every read model from N events (default 1,000,000,
+generated through the application's aggregates), beside raw ``select_notifications``
+reads of the same events in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import time
+from datetime import UTC, datetime
+
+import httpx
+from redis import Redis
+
+from projection_worker.catalog import projections
+from projection_worker.rebuild import rebuild
+from scenarios.stack import bench_stack
+from shared.domain.accounts import Account
+from shared.domain.ids import uuid7
+from shared.domain.transactions import Transaction
+from shared.eventstore import Ledger, open_ledger
+from shared.wiring import readmodel_pool
+
+MEMOS = [
+    "Padaria Pão Quente",
+    "Uber trip",
+    "Posto Shell",
+    "Mercado Extra",
+    "Netflix",
+    "Farmácia São João",
+    "Restaurante Sabor",
+    "Aluguel",
+    "Salário",
+    "Cinema",
+]
+
+
+def _accounts(ledger: Ledger) -> list[tuple[str, str]]:
+    found = []
+    for n in ledger.recorder.select_notifications(start=0, limit=100_000):
+        event = ledger.mapper.to_domain_event(n)
+        if isinstance(event, Account.Opened):
+            found.append((event.user_id, str(event.originator_id)))
+    return found
+
+
+def generate(ledger: Ledger, base: str, total: int) -> float:
+    """Users through the API, then ``total`` transactions through the aggregates."""
+    for _ in range(100):
+        httpx.post(f"{base}/api/testing/load-test-user", timeout=30).raise_for_status()
+    accounts = _accounts(ledger)
+    start = time.perf_counter()
+    for offset in range(0, total, 1000):
+        batch = []
+        for i in range(offset, min(total, offset + 1000)):
+            user, account = accounts[i % len(accounts)]
+            batch.append(
+                Transaction(
+                    id=uuid7(),
+                    user_id=user,
+                    account_id=account,
+                    category_id=None,
+                    amount=random.randint(-90_000, 90_000),
+                    currency="BRL",
+                    date=datetime(2025, 1 + i % 12, 1 + i % 28, tzinfo=UTC),
+                    memo=f"{MEMOS[i % len(MEMOS)]} {i % 311}",
+                    fitid=None,
+                    splits=[],
+                )
+            )
+        ledger.save(*batch)
+    return time.perf_counter() - start
+
+
+def raw_read(ledger: Ledger) -> tuple[int, float]:
+    start, count, after = time.perf_counter(), 0, 0
+    while batch := ledger.recorder.select_notifications(
+        start=after, limit=5000, inclusive_of_start=False
+    ):
+        count, after = count + len(batch), batch[-1].id
+    return count, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with bench_stack({"edge": 1}) as stack:
+        ledger = open_ledger(stack.settings)
+        generated = generate(ledger, stack.urls["edge"], args.events)
+        head = ledger.head()
+        raw, raw_seconds = raw_read(ledger)
+        pool = readmodel_pool(stack.settings, max_size=4)
+        redis = Redis.from_url(stack.settings.redis_url)
+        rows, total_seconds = [], 0.0
+        for projection in projections(stack.settings, pool, redis, None):
+            began = time.perf_counter()
+            rebuild(ledger, projection, restart=True, stream=io.StringIO())
+            took = time.perf_counter() - began
+            total_seconds += took
+            rows.append((projection.name, head / took))
+        redis.close()
+        pool.close()
+        ledger.close()
+    print(
+        f"\nRebuild of every read model from {head:,} events on {os.cpu_count()} cores "
+        f"(generated in {generated:.0f} s through the aggregates)"
+    )
+    print(f"{'what':<34} {'events/s':>12} {'ratio to raw':>14}")
+    print(f"{'raw select_notifications':<34} {raw / raw_seconds:>12,.0f} {1:>13.2f}x")
+    for name, rate in rows:
+        print(f"{'rebuild ' + name:<34} {rate:>12,.0f} {rate / (raw / raw_seconds):>13.2f}x")
+    combined = head / total_seconds
+    print(
+        f"{'rebuild all, one after another':<34} {combined:>12,.0f} "
+        f"{combined / (raw / raw_seconds):>13.2f}x   ({total_seconds:.0f} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
