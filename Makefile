@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down migrate test test-unit test-integration lint typecheck check bench bench-writes clean
+.PHONY: help install up down migrate test test-unit test-integration lint typecheck bench bench-writes bench-reads bench-ws bench-rebuild scenarios clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -42,13 +42,30 @@ lint: install ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install ## mypy --strict on the five packages
-	$(BIN)/mypy shared command_service projection_worker query_service ws_gateway
+typecheck: install ## mypy --strict on the five packages and the scenarios
+	$(BIN)/mypy shared command_service projection_worker query_service ws_gateway scenarios
 
-bench: bench-writes ## every benchmark (short versions)
+bench: install ## every benchmark, short versions (well under 15 minutes), then the scenario summary
+	$(BIN)/python -m scenarios.bench_writes --seconds 3
+	$(BIN)/python -m scenarios.bench_reads --seconds 3
+	$(BIN)/python -m scenarios.bench_ws --sockets 5000 --users 50 --seconds 5
+	$(BIN)/python -m scenarios.bench_rebuild --events 100000
+	$(BIN)/python -m scenarios.run --time-scale 0.05 --vu-scale 0.25 --queue-total 51580
 
-bench-writes: install ## POST /api/transactions and store appends vs raw psycopg INSERTs
+bench-writes: install ## POST /api/transactions at 1/16/64 clients; store appends vs raw psycopg INSERTs
 	$(BIN)/python -m scenarios.bench_writes
+
+bench-reads: install ## projection throughput, commit-to-visible latency, GET /api/transactions vs GET /up
+	$(BIN)/python -m scenarios.bench_reads
+
+bench-ws: install ## sockets per gateway process, memory per socket, commit-to-client latency
+	$(BIN)/python -m scenarios.bench_ws
+
+bench-rebuild: install ## rebuild every read model from 1,000,000 events vs raw reads
+	$(BIN)/python -m scenarios.bench_rebuild
+
+scenarios: install ## the paper's C1-C4 at full length (SCENARIO_ARGS="--time-scale 0.1 --base-url ...")
+	$(BIN)/python -m scenarios.run $(SCENARIO_ARGS)
 
 clean: ## remove local state (stop the stack first)
 	rm -rf .valorize .mypy_cache .ruff_cache .pytest_cache

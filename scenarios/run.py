@@ -116,10 +116,10 @@ async def _scenario(
     return await ramp(stages, iteration), [user]
 
 
-def run(args: argparse.Namespace, out: Path) -> Outcome:
+def run(args: argparse.Namespace, out: Path, given: Target | None = None) -> Outcome:
     outcome = Outcome()
     chosen = [s.strip().upper() for s in args.scenarios.split(",")]
-    with target(args) as where:
+    with contextlib.nullcontext(given) if given else target(args) as where:
         peak = max(
             (
                 round(max(st.target_vus for st in SCENARIOS[n].stages) * args.vu_scale)
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, out: Path) -> Outcome:
             ),
             default=10,
         )
-        hold = max(5.0, 60 * args.time_scale)
+        hold = max(2.0, 60 * args.time_scale)
         # No think time here: this measures what the machine's HTTP stack can serve.
         baseline = asyncio.run(
             ramp((Stage(hold, peak), Stage(hold, peak)), flows.trivial(where.base), think=0.0)
