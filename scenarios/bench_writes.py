@@ -24,6 +24,7 @@ from scenarios.stack import Stack, bench_stack
 from shared.domain.ids import uuid7
 from shared.domain.transactions import Transaction
 from shared.eventstore import open_ledger
+from shared.settings import Settings
 
 
 def _provision(base: str) -> tuple[dict[str, str], str]:
@@ -78,27 +79,8 @@ def _threads(label: str, threads: int, seconds: float, one: Any) -> Result:
     return result
 
 
-def _appends(stack: Stack, seconds: float, levels: list[int]) -> list[Result]:
-    ledger = open_ledger(stack.settings)
-    user, account = str(uuid7()), str(uuid7())
-
-    def save_one() -> None:
-        ledger.save(
-            Transaction(
-                id=uuid7(),
-                user_id=user,
-                account_id=account,
-                category_id=None,
-                amount=1234,
-                currency="BRL",
-                date=datetime.now(UTC),
-                memo="bench",
-                fitid=None,
-                splits=[],
-            )
-        )
-
-    sample = Transaction(
+def _transaction(user: str, account: str) -> Transaction:
+    return Transaction(
         id=uuid7(),
         user_id=user,
         account_id=account,
@@ -110,19 +92,44 @@ def _appends(stack: Stack, seconds: float, levels: list[int]) -> list[Result]:
         fitid=None,
         splits=[],
     )
-    stored = ledger.mapper.to_stored_event(sample.collect_events()[0])
-    with psycopg.connect(stack.settings.postgres_dsn, autocommit=True) as conn:
+
+
+def store_saves(settings: Settings, threads: int, seconds: float) -> Result:
+    """The library's ``save()`` of one single-event aggregate per transaction."""
+    ledger = open_ledger(settings)
+    user, account = str(uuid7()), str(uuid7())
+    try:
+        return _threads(
+            "store save() 1 event/txn",
+            threads,
+            seconds,
+            lambda: ledger.save(_transaction(user, account)),
+        )
+    finally:
+        ledger.close()
+
+
+def raw_inserts(settings: Settings, threads: int, seconds: float) -> Result:
+    """The baseline: raw psycopg INSERTs of the same rows into a table of the same shape."""
+    ledger = open_ledger(settings)
+    stored = ledger.mapper.to_stored_event(
+        _transaction(str(uuid7()), str(uuid7())).collect_events()[0]
+    )
+    ledger.close()
+    with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS bench_raw_events (originator_id uuid NOT NULL, "
             "originator_version bigint NOT NULL, topic text, state bytea, "
             "notification_id bigserial, PRIMARY KEY (originator_id, originator_version))"
         )
     local = threading.local()
+    opened: list[psycopg.Connection[Any]] = []
 
     def insert_one() -> None:
         conn = getattr(local, "conn", None)
         if conn is None:
-            conn = local.conn = psycopg.connect(stack.settings.postgres_dsn, autocommit=True)
+            conn = local.conn = psycopg.connect(settings.postgres_dsn, autocommit=True)
+            opened.append(conn)
         conn.execute(
             "INSERT INTO bench_raw_events (originator_id, originator_version, topic, "
             "state) VALUES (%s, 1, %s, %s) RETURNING notification_id",
@@ -130,11 +137,18 @@ def _appends(stack: Stack, seconds: float, levels: list[int]) -> list[Result]:
             prepare=True,
         ).fetchone()
 
+    try:
+        return _threads("raw psycopg INSERT 1 row/txn", threads, seconds, insert_one)
+    finally:
+        for conn in opened:
+            conn.close()
+
+
+def _appends(stack: Stack, seconds: float, levels: list[int]) -> list[Result]:
     results = []
     for threads in levels:
-        results.append(_threads("store save() 1 event/txn", threads, seconds, save_one))
-        results.append(_threads("raw psycopg INSERT 1 row/txn", threads, seconds, insert_one))
-    ledger.close()
+        results.append(store_saves(stack.settings, threads, seconds))
+        results.append(raw_inserts(stack.settings, threads, seconds))
     return results
 
 

@@ -110,3 +110,25 @@ def test_embedder_is_deterministic_and_folds_case_and_accents() -> None:
     assert np.allclose(a, b)
     assert float(a @ c) < 0.5
     assert abs(float(np.linalg.norm(a)) - 1.0) < 1e-5
+
+
+def test_live_batches_survive_the_backplane_encoding() -> None:
+    from shared.backplane import LiveBatch
+
+    batch = LiveBatch(
+        7,
+        9,
+        [
+            (
+                "user-1",
+                {
+                    "type": "transaction.recorded",
+                    "position": 9,
+                    "time": "2026-01-01T00:00:00+00:00",
+                    "data": {"memo": "Pão"},
+                },
+            )
+        ],
+    )
+    assert LiveBatch.decode(batch.encode()) == batch
+    assert LiveBatch.decode(batch.encode().decode()) == batch
