@@ -20,6 +20,7 @@ from command_service.store import Store
 from command_service.transactions import TransactionCommands
 from shared.eventstore import open_ledger
 from shared.freshness import NullMarks, RedisWriteMarks
+from shared.group_commit import GroupCommitter
 from shared.settings import Settings, get_settings
 from shared.wiring import readmodel_pool, wakeup_from
 
@@ -38,7 +39,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         wakeup = wakeup_from(settings)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         marks = RedisWriteMarks(redis) if redis is not None else NullMarks()
-        store = Store(ledger, PostgresBalances(pool, settings.readmodel_schema), wakeup, marks)
+        committer = GroupCommitter(ledger) if settings.group_commit else None
+        balances = PostgresBalances(pool, settings.readmodel_schema)
+        store = Store(ledger, balances, wakeup, marks, committer)
         handlers = Handlers(
             accounts=AccountCommands(store),
             categories=CategoryCommands(store),
@@ -53,6 +56,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield {"handlers": handlers}
         finally:
+            if committer is not None:
+                committer.close()
             wakeup.close()
             if redis is not None:
                 redis.close()

@@ -26,15 +26,12 @@ from command_service.commands import (
     UpdateCategory,
     parse,
 )
-from command_service.errors import UnauthenticatedError
 from command_service.idempotency import Created
 from command_service.provisioning import Provisioning
 from command_service.transactions import TransactionCommands
 from shared import resources
-from shared.auth import TokenLookup, accepts, split_bearer
-from shared.domain.errors import NotFoundError
-from shared.domain.ids import parse_uuid
-from shared.http import POSITION_HEADER, BadRequestError, JSONResponse, read_json_object
+from shared.auth import TokenLookup, UnauthenticatedError, accepts, split_bearer
+from shared.http import POSITION_HEADER, BadRequestError, JSONResponse, path_uuid, read_json_object
 
 T = TypeVar("T")
 
@@ -65,14 +62,6 @@ def _user(handlers: Handlers, request: Request) -> UUID:
     if record is None or not accepts(record, bearer[1]):
         raise UnauthenticatedError
     return record.user_id
-
-
-def _path_id(request: Request, model: str) -> UUID:
-    raw: str = request.path_params["id"]
-    parsed = parse_uuid(raw)
-    if parsed is None:
-        raise NotFoundError(model, raw)
-    return parsed
 
 
 def _written(body: Any, position: int, status: int = 200) -> Response:
@@ -151,7 +140,7 @@ def _updater(
 
         def work(h: Handlers, user: UUID) -> tuple[Any, int]:
             # Validation runs after the 404 check and before the 403 one (the contract's order).
-            return run(h)(user, _path_id(request, model), lambda: parse(command, body()))
+            return run(h)(user, path_uuid(request, model), lambda: parse(command, body()))
 
         resource, position = await _authed(request, work)
         return _written(shape(resource), position)
@@ -161,7 +150,7 @@ def _updater(
 
 def _deleter(model: str, run: Callable[[Handlers], Callable[[UUID, UUID], int]]) -> Any:
     async def endpoint(request: Request) -> Response:
-        position = await _authed(request, lambda h, user: run(h)(user, _path_id(request, model)))
+        position = await _authed(request, lambda h, user: run(h)(user, path_uuid(request, model)))
         return _written(None, position)
 
     return endpoint

@@ -9,6 +9,7 @@ from eventsourcing.persistence import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared.auth import UnauthenticatedError
 from shared.domain.errors import (
     CategoryNotFoundError,
     ForbiddenError,
@@ -16,23 +17,16 @@ from shared.domain.errors import (
     NotFoundError,
     RuleViolationError,
 )
-from shared.http import BadRequestError, InputInvalidError, JSONResponse, validation_body
-
-
-class UnauthenticatedError(Exception):
-    pass
-
-
-def _message(status: int) -> Callable[[Request, Exception], Response]:
-    def handle(_: Request, exc: Exception) -> Response:
-        return JSONResponse({"message": str(exc)}, status_code=status)
-
-    return handle
-
-
-def _invalid(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InputInvalidError)
-    return JSONResponse(validation_body(exc.errors), status_code=422)
+from shared.http import (
+    BadRequestError,
+    InputInvalidError,
+    JSONResponse,
+    invalid_input,
+    message_handler,
+    server_error,
+    unauthenticated,
+    validation_body,
+)
 
 
 def _rule(_: Request, exc: Exception) -> Response:
@@ -45,10 +39,6 @@ def _bad_request(_: Request, exc: Exception) -> Response:
     return JSONResponse({"message": exc.message}, status_code=exc.status)
 
 
-def _unauthenticated(_: Request, __: Exception) -> Response:
-    return JSONResponse({"message": "Unauthenticated."}, status_code=401)
-
-
 def _conflict(_: Request, __: Exception) -> Response:
     # Two commands changed the same aggregate at once; the loser may simply retry.
     return JSONResponse(
@@ -57,20 +47,15 @@ def _conflict(_: Request, __: Exception) -> Response:
     )
 
 
-def _server_error(_: Request, __: Exception) -> Response:
-    # The contract's 500 body; details stay in the log (Starlette logs the traceback).
-    return JSONResponse({"message": "Server Error"}, status_code=500)
-
-
 EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Response]] = {
-    500: _server_error,
-    UnauthenticatedError: _unauthenticated,
-    NotFoundError: _message(404),
-    CategoryNotFoundError: _message(404),
-    ForbiddenError: _message(403),
-    InputInvalidError: _invalid,
+    500: server_error,
+    UnauthenticatedError: unauthenticated,
+    NotFoundError: message_handler(404),
+    CategoryNotFoundError: message_handler(404),
+    ForbiddenError: message_handler(403),
+    InputInvalidError: invalid_input,
     RuleViolationError: _rule,
-    IdempotencyKeyReusedError: _message(422),
+    IdempotencyKeyReusedError: message_handler(422),
     BadRequestError: _bad_request,
     IntegrityError: _conflict,
 }

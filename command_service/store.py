@@ -14,8 +14,9 @@ from shared.domain.banks import Bank
 from shared.domain.categories import Category
 from shared.domain.errors import ForbiddenError, NotFoundError, RuleViolationError
 from shared.domain.transactions import Transaction
-from shared.eventstore import Ledger
+from shared.eventstore import Ledger, TokenGrant
 from shared.freshness import WriteMarks
+from shared.group_commit import GroupCommitter
 from shared.views import AccountView, BankView, CategoryView, SplitView, TransactionView
 from shared.wakeup import Wakeup
 
@@ -26,18 +27,30 @@ class Store:
     """What every command handler shares: the ledger, lookups and view building."""
 
     def __init__(
-        self, ledger: Ledger, balances: BalanceLookup, wakeup: Wakeup, marks: WriteMarks
+        self,
+        ledger: Ledger,
+        balances: BalanceLookup,
+        wakeup: Wakeup,
+        marks: WriteMarks,
+        committer: GroupCommitter | None = None,
     ) -> None:
         self.ledger = ledger
+        self.committer = committer
         self.balances = balances
         self.wakeup = wakeup
         self.marks = marks
         self._banks: dict[UUID, BankView] = {}
 
-    def append(self, user_id: UUID, *aggregates: Aggregate, **kwargs: object) -> int:
-        """Commit; then mark the user's position (read-your-writes) and wake the
-        projections (a hint only: the worker's sweep catches up if it is lost)."""
-        position = self.ledger.append(*aggregates, **kwargs)
+    def append(
+        self, user_id: UUID, *aggregates: Aggregate, token_grants: list[TokenGrant] | None = None
+    ) -> int:
+        """Commit (grouped with concurrent commands); then mark the user's position
+        (read-your-writes) and wake the projections (a hint only: the worker's sweep
+        catches up if it is lost)."""
+        if self.committer is not None:
+            position = self.committer.append(*aggregates, token_grants=token_grants)
+        else:
+            position = self.ledger.append(*aggregates, token_grants=token_grants or [])
         self.marks.mark(user_id, position)
         self.wakeup.notify(position)
         return position

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import redis.asyncio as aioredis
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
 from query_service.auth import AsyncTokens
@@ -20,7 +18,7 @@ from query_service.queries import Queries
 from query_service.suggestions import Suggester
 from shared.embedding import HashedNgrams
 from shared.settings import Settings, get_settings
-from shared.wiring import UTC_SESSION
+from shared.wiring import async_pool
 
 FRESHNESS_PROJECTION = "ledger_tables"
 
@@ -29,30 +27,18 @@ class State(TypedDict):
     readers: Readers
 
 
-async def _pool(dsn: str, size: int) -> AsyncConnectionPool[Any]:
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        dsn,
-        min_size=1,
-        max_size=size,
-        open=False,
-        kwargs={"autocommit": True, "row_factory": dict_row, "options": UTC_SESSION},
-    )
-    await pool.open(wait=True, timeout=30)
-    return pool
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
         async with contextlib.AsyncExitStack() as stack:
-            reads = await _pool(settings.readmodel_dsn, settings.pool_size)
+            reads = await async_pool(settings.readmodel_dsn, settings.pool_size, dict_rows=True)
             stack.push_async_callback(reads.close)
             tokens_pool = reads
             if settings.postgres_dsn != settings.readmodel_dsn:
                 # auth_tokens sits beside the events (inline projection): its own small pool.
-                tokens_pool = await _pool(settings.postgres_dsn, 4)
+                tokens_pool = await async_pool(settings.postgres_dsn, 4, dict_rows=True)
                 stack.push_async_callback(tokens_pool.close)
             redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
             if redis is not None:

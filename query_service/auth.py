@@ -9,12 +9,8 @@ from psycopg.sql import SQL, Identifier
 from psycopg_pool import AsyncConnectionPool
 
 from query_service.cache import RedisReads
-from shared.auth import TokenRecord, accepts, split_bearer
+from shared.auth import TokenRecord, UnauthenticatedError, accepts, split_bearer
 from shared.eventstore import AUTH_TOKENS_TABLE
-
-
-class UnauthenticatedError(Exception):
-    pass
 
 
 class AsyncTokens:

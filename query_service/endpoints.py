@@ -22,9 +22,8 @@ from query_service.queries import ACCOUNTS_PER_PAGE, Queries
 from query_service.suggestions import Suggester
 from shared import resources
 from shared.domain.errors import ForbiddenError, NotFoundError
-from shared.domain.ids import parse_uuid
 from shared.freshness import POSITION_HEADER_IN
-from shared.http import POSITION_HEADER, JSONResponse
+from shared.http import POSITION_HEADER, JSONResponse, path_uuid
 
 T = TypeVar("T")
 STALE_HEADER = "X-Valorize-Behind"
@@ -60,14 +59,6 @@ def _respond(body: Any, fresh: Freshness) -> Response:
     if fresh.behind:  # never a silent stale read
         headers[STALE_HEADER] = str(fresh.behind)
     return JSONResponse(body, headers=headers)
-
-
-def _path_id(request: Request, model: str) -> UUID:
-    raw: str = request.path_params["id"]
-    parsed = parse_uuid(raw)
-    if parsed is None:
-        raise NotFoundError(model, raw)
-    return parsed
 
 
 async def _owned(
@@ -148,7 +139,7 @@ def _show(
 ) -> Any:
     async def endpoint(request: Request) -> Response:
         readers, caller = await _caller(request)
-        resource_id = _path_id(request, model)
+        resource_id = path_uuid(request, model)
         view = await _owned(
             find(readers.queries, resource_id), model, resource_id, caller, global_ok=global_ok
         )
@@ -160,7 +151,7 @@ def _show(
 async def suggest_categories(request: Request) -> Response:
     """Closest categories for a transaction's memo, from the user's memo vector index."""
     readers, caller = await _caller(request)
-    txn_id = _path_id(request, "Transaction")
+    txn_id = path_uuid(request, "Transaction")
     txn = await _owned(readers.queries.transaction(txn_id), "Transaction", txn_id, caller)
     suggestions = await run_in_threadpool(
         readers.suggester.suggest, str(caller.user_id), txn.id, txn.memo or ""

@@ -16,7 +16,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,64 +30,15 @@ from projection_worker.projections.live_stream import LiveStream
 from projection_worker.projections.memo_vectors import MemoVectors
 from projection_worker.projections.redis_cache import RedisCache
 from projection_worker.runner import Projection, Runner
+from scenarios.data import append_transactions, opened_accounts
 from scenarios.loadgen import HEADER, Result, closed_loop
 from scenarios.stack import Stack, bench_stack
-from shared.domain.accounts import Account
-from shared.domain.ids import uuid7
-from shared.domain.transactions import Transaction
 from shared.embedding import HashedNgrams
 from shared.eventstore import Ledger, open_ledger
 from shared.readmodel_schema import readmodel_ddl
 from shared.wiring import readmodel_pool
 
 BACKLOG = 51_580
-MEMOS = [
-    "Padaria Pão Quente",
-    "Uber trip",
-    "Posto Shell",
-    "Mercado Extra",
-    "Netflix",
-    "Farmácia São João",
-    "Restaurante Sabor",
-    "Aluguel",
-    "Salário",
-    "Cinema",
-]
-
-
-def _accounts(ledger: Ledger) -> list[tuple[str, str]]:
-    found, after = [], 0
-    while batch := ledger.recorder.select_notifications(
-        start=after, limit=1000, inclusive_of_start=False
-    ):
-        for n in batch:
-            event = ledger.mapper.to_domain_event(n)
-            if isinstance(event, Account.Opened):
-                found.append((event.user_id, str(event.originator_id)))
-        after = batch[-1].id
-    return found
-
-
-def _backlog(ledger: Ledger, accounts: list[tuple[str, str]], count: int) -> None:
-    for start in range(0, count, 200):
-        batch = []
-        for i in range(start, min(count, start + 200)):
-            user, account = accounts[i % len(accounts)]
-            batch.append(
-                Transaction(
-                    id=uuid7(),
-                    user_id=user,
-                    account_id=account,
-                    category_id=None,
-                    amount=random.randint(-90_000, 90_000),
-                    currency="BRL",
-                    date=datetime(2026, 1 + i % 12, 1 + i % 28, tzinfo=UTC),
-                    memo=f"{random.choice(MEMOS)} {i % 97}",
-                    fitid=None,
-                    splits=[],
-                )
-            )
-        ledger.save(*batch)
 
 
 def _timed(run: Callable[[], int]) -> tuple[int, float]:
@@ -111,7 +61,7 @@ def projection_throughput(stack: Stack) -> list[str]:
     ledger = open_ledger(stack.settings)
     provision = [httpx.post(f"{stack.urls['edge']}/api/testing/load-test-user") for _ in range(50)]
     assert all(r.status_code == 201 for r in provision)
-    _backlog(ledger, _accounts(ledger), BACKLOG)
+    append_transactions(ledger, opened_accounts(ledger), BACKLOG, per_save=200)
     head = ledger.head()
     rows = []
     raw, seconds = _timed(lambda: _raw_reads(ledger))

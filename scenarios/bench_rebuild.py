@@ -7,70 +7,25 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import random
 import time
-from datetime import UTC, datetime
 
 import httpx
 from redis import Redis
 
 from projection_worker.catalog import projections
 from projection_worker.rebuild import rebuild
+from scenarios.data import append_transactions, opened_accounts
 from scenarios.stack import bench_stack
-from shared.domain.accounts import Account
-from shared.domain.ids import uuid7
-from shared.domain.transactions import Transaction
 from shared.eventstore import Ledger, open_ledger
 from shared.wiring import readmodel_pool
-
-MEMOS = [
-    "Padaria Pão Quente",
-    "Uber trip",
-    "Posto Shell",
-    "Mercado Extra",
-    "Netflix",
-    "Farmácia São João",
-    "Restaurante Sabor",
-    "Aluguel",
-    "Salário",
-    "Cinema",
-]
-
-
-def _accounts(ledger: Ledger) -> list[tuple[str, str]]:
-    found = []
-    for n in ledger.recorder.select_notifications(start=0, limit=100_000):
-        event = ledger.mapper.to_domain_event(n)
-        if isinstance(event, Account.Opened):
-            found.append((event.user_id, str(event.originator_id)))
-    return found
 
 
 def generate(ledger: Ledger, base: str, total: int) -> float:
     """Users through the API, then ``total`` transactions through the aggregates."""
     for _ in range(100):
         httpx.post(f"{base}/api/testing/load-test-user", timeout=30).raise_for_status()
-    accounts = _accounts(ledger)
     start = time.perf_counter()
-    for offset in range(0, total, 1000):
-        batch = []
-        for i in range(offset, min(total, offset + 1000)):
-            user, account = accounts[i % len(accounts)]
-            batch.append(
-                Transaction(
-                    id=uuid7(),
-                    user_id=user,
-                    account_id=account,
-                    category_id=None,
-                    amount=random.randint(-90_000, 90_000),
-                    currency="BRL",
-                    date=datetime(2025, 1 + i % 12, 1 + i % 28, tzinfo=UTC),
-                    memo=f"{MEMOS[i % len(MEMOS)]} {i % 311}",
-                    fitid=None,
-                    splits=[],
-                )
-            )
-        ledger.save(*batch)
+    append_transactions(ledger, opened_accounts(ledger), total, per_save=1000)
     return time.perf_counter() - start
 
 

@@ -3,17 +3,14 @@ has applied them, with a count and a checksum that prove nothing was lost or dou
 
 from __future__ import annotations
 
-import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from shared.domain.ids import uuid7
-from shared.domain.transactions import Transaction
+from scenarios.data import append_transactions
 from shared.eventstore import Ledger
 
 
@@ -49,28 +46,11 @@ def run(base: str, worker: str, ledger: Ledger, total: int, users: int = 20) -> 
     expected: dict[str, list[int]] = defaultdict(list)
     result = Drain(total)
     start = time.perf_counter()
-    for offset in range(0, total, 500):
-        batch = []
-        for i in range(offset, min(total, offset + 500)):
-            person = people[i % len(people)]
-            account = person["accounts"][i % len(person["accounts"])]
-            amount = random.randint(-99_999, 99_999)
-            expected[account].append(amount)
-            batch.append(
-                Transaction(
-                    id=uuid7(),
-                    user_id=person["user_id"],
-                    account_id=account,
-                    category_id=None,
-                    amount=amount,
-                    currency="BRL",
-                    date=datetime(2026, 5, 1 + i % 28, tzinfo=UTC),
-                    memo=f"queue drain {i}",
-                    fitid=None,
-                    splits=[],
-                )
-            )
-        ledger.save(*batch)
+    owners = [(p["user_id"], account) for p in people for account in p["accounts"]]
+    for account, amount in append_transactions(
+        ledger, owners, total, spread=99_999, memo="queue drain"
+    ):
+        expected[account].append(amount)
     result.burst_seconds = time.perf_counter() - start
     httpx.post(f"{worker}/tasks/wake", json={}, timeout=30)
     while True:

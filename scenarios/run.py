@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ class Outcome:
     drain: drain.Drain | None = None
     ceiling: float = 0.0
     raw_inserts: float = 0.0
+    driver_cpu: dict[str, float] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -141,7 +143,10 @@ def run(args: argparse.Namespace, out: Path, given: Target | None = None) -> Out
             outcome.raw_inserts = raw_inserts(where.settings, 8, hold).rate
         for name in [n for n in chosen if n in SCENARIOS]:
             stages = SCENARIOS[name].scaled(args.time_scale, args.vu_scale)
+            cpu, wall = time.process_time(), time.perf_counter()
             recorder, users = asyncio.run(_scenario(name, stages, where.base))
+            # Share of one core the load driver itself used: it must not be the bottleneck.
+            outcome.driver_cpu[name] = (time.process_time() - cpu) / (time.perf_counter() - wall)
             outcome.recorders[name] = recorder
             outcome.rows += report.rows(name, recorder.samples, [s.seconds for s in stages])
             report.write_csv(out / f"{name}.csv", name, recorder.samples)
@@ -223,6 +228,7 @@ def write(out: Path, outcome: Outcome, args: argparse.Namespace) -> str:
     )
     stages = "\n".join([report.HEADER, *(r.markdown() for r in outcome.rows)])
     invariants = "\n".join(f"- {k}: {v}" for k, v in outcome.invariants.items())
+    driver = ", ".join(f"{k} {v:.0%}" for k, v in outcome.driver_cpu.items())
     drained = ""
     if outcome.drain:
         drained = "\n".join(f"- {k}: {v:.1f} s" for k, v in outcome.drain.drained_seconds.items())
@@ -233,6 +239,7 @@ def write(out: Path, outcome: Outcome, args: argparse.Namespace) -> str:
         f"raw psycopg INSERTs (8 threads, local stacks only) {outcome.raw_inserts:.0f}/s\n\n"
         f"## Table 1, our run beside the paper's\n\n{table}\n\n"
         f"## Per stage\n\n{stages}\n\n## Invariants\n\n{invariants}\n\n"
+        f"## Load driver\n\nCPU used by the driver, share of one core: {driver}\n\n"
         f"## Queue drain per read model\n\n{drained}\n"
     )
     (out / "summary.md").write_text(text)
@@ -254,6 +261,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     outcome = run(args, out)
     print(write(out, outcome, args))
+    print(
+        "load driver CPU (share of one core): "
+        + ", ".join(f"{k} {v:.0%}" for k, v in outcome.driver_cpu.items())
+    )
     print(f"\nreport: {out / 'summary.md'}")
 
 

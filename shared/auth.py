@@ -17,6 +17,10 @@ from shared.domain.ids import parse_uuid
 _ALPHABET = string.ascii_letters + string.digits
 
 
+class UnauthenticatedError(Exception):
+    """No usable bearer token: missing, unknown, wrong, expired or revoked (a 401)."""
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedSecret:
     plain: str

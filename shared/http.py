@@ -3,13 +3,18 @@ the original's Laravel-shaped validation errors."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import orjson
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from starlette.requests import Request
 from starlette.responses import Response
+
+from shared.domain.errors import NotFoundError
+from shared.domain.ids import parse_uuid
 
 POSITION_HEADER = "X-Valorize-Position"
 
@@ -132,3 +137,38 @@ def validation_body(errors: dict[str, list[str]]) -> dict[str, Any]:
     if more:
         first += f" (and {more} more error{'s' if more > 1 else ''})"
     return {"message": first, "errors": errors}
+
+
+Handler = Callable[[Request, Exception], Response]
+
+
+def message_handler(status: int) -> Handler:
+    """``{"message": str(exc)}`` with ``status``: the original's body for 403/404/422."""
+
+    def handle(_: Request, exc: Exception) -> Response:
+        return JSONResponse({"message": str(exc)}, status_code=status)
+
+    return handle
+
+
+def invalid_input(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InputInvalidError)
+    return JSONResponse(validation_body(exc.errors), status_code=422)
+
+
+def unauthenticated(_: Request, __: Exception) -> Response:
+    return JSONResponse({"message": "Unauthenticated."}, status_code=401)
+
+
+def server_error(_: Request, __: Exception) -> Response:
+    # The contract's 500 body; details stay in the log (Starlette logs the traceback).
+    return JSONResponse({"message": "Server Error"}, status_code=500)
+
+
+def path_uuid(request: Request, model: str) -> UUID:
+    """The ``{id}`` of the route; a non-UUID is a 404, as for an unknown id."""
+    raw: str = request.path_params["id"]
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise NotFoundError(model, raw)
+    return parsed

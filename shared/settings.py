@@ -45,6 +45,7 @@ class Settings:
     pubsub_topic: str
     ws_queue_size: int
     ws_auth_check_seconds: float
+    group_commit: bool
     log_level: str
 
 
@@ -76,6 +77,7 @@ def settings_from(env: dict[str, str]) -> Settings:
         pubsub_topic=env.get("PUBSUB_TOPIC", "valorize-events"),
         ws_queue_size=_int(env, "WS_QUEUE_SIZE", 1000),
         ws_auth_check_seconds=_float(env, "WS_AUTH_CHECK_SECONDS", 15.0),
+        group_commit=env.get("GROUP_COMMIT", "on").lower() not in ("off", "0", "false", "no"),
         log_level=env.get("VALORIZE_LOG_LEVEL", "info"),
     )
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg_pool import ConnectionPool
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from shared.backplane import (
     Publisher,
@@ -33,6 +34,18 @@ def readmodel_pool(settings: Settings, *, max_size: int | None = None) -> Connec
         kwargs={"autocommit": True, "options": UTC_SESSION},
     )
     pool.open(wait=True, timeout=30)
+    return pool
+
+
+async def async_pool(dsn: str, size: int, *, dict_rows: bool = False) -> AsyncConnectionPool[Any]:
+    """An async pool (query side, gateway): autocommit reads in UTC sessions."""
+    kwargs: dict[str, Any] = {"autocommit": True, "options": UTC_SESSION}
+    if dict_rows:
+        kwargs["row_factory"] = dict_row
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        dsn, min_size=1, max_size=size, open=False, kwargs=kwargs
+    )
+    await pool.open(wait=True, timeout=30)
     return pool
 
 

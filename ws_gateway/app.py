@@ -15,11 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from psycopg_pool import AsyncConnectionPool
 
 from shared.auth import TokenRecord, accepts, split_bearer
 from shared.settings import Settings, get_settings
-from shared.wiring import UTC_SESSION, subscriber_from
+from shared.wiring import async_pool, subscriber_from
 from ws_gateway import protocol
 from ws_gateway.hub import Connection, Hub
 from ws_gateway.store import GatewayStore
@@ -125,18 +124,6 @@ async def _listen(hub: Hub, settings: Settings) -> None:
         await subscriber.close()
 
 
-async def _pool(dsn: str, size: int) -> AsyncConnectionPool[Any]:
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        dsn,
-        min_size=1,
-        max_size=size,
-        open=False,
-        kwargs={"autocommit": True, "options": UTC_SESSION},
-    )
-    await pool.open(wait=True, timeout=30)
-    return pool
-
-
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or get_settings()
     app = web.Application()
@@ -144,10 +131,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[SOCKETS] = weakref.WeakSet()
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        pool = await _pool(settings.readmodel_dsn, settings.pool_size)
+        pool = await async_pool(settings.readmodel_dsn, settings.pool_size)
         tokens = pool
         if settings.postgres_dsn != settings.readmodel_dsn:
-            tokens = await _pool(settings.postgres_dsn, 4)
+            tokens = await async_pool(settings.postgres_dsn, 4)
         store = GatewayStore(pool, tokens, settings.readmodel_schema, settings.eventstore_schema)
         hub = Hub(store)
         await hub.start()

@@ -19,6 +19,7 @@ from psycopg.sql import SQL, Identifier, Literal
 from psycopg_pool import ConnectionPool
 
 from projection_worker.projections.checkpoints import PostgresCheckpoint
+from projection_worker.runner import Positioned
 from shared.readmodel_schema import readmodel_ddl
 
 
@@ -152,3 +153,12 @@ class PostgresBlueGreen:
 
     def failure(self) -> tuple[int, str] | None:
         return self.cp.failure()
+
+    def checkpoint(self) -> int:
+        return self.cp.read()[0]
+
+    def failed(self) -> bool:
+        return self.cp.read()[1] == "failed"
+
+    def fail(self, event: Positioned, error: str) -> None:
+        self.cp.fail(event.position, event.topic, error)

@@ -56,15 +56,6 @@ class LedgerTables(PostgresBlueGreen):
     def clone(self, schema: str) -> LedgerTables:
         return LedgerTables(self.pool, schema)
 
-    def checkpoint(self) -> int:
-        return self.cp.read()[0]
-
-    def failed(self) -> bool:
-        return self.cp.read()[1] == "failed"
-
-    def fail(self, event: Positioned, error: str) -> None:
-        self.cp.fail(event.position, event.topic, error)
-
     def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
         statements = [s for item in batch for s in self._statements(item)]
         statements += self.sql.balances(_balance_deltas(batch))

@@ -41,15 +41,6 @@ class LiveStream(PostgresBlueGreen):
         # A rebuild never publishes: clients already received these messages live.
         return LiveStream(self.pool, schema, None)
 
-    def checkpoint(self) -> int:
-        return self.cp.read()[0]
-
-    def failed(self) -> bool:
-        return self.cp.read()[1] == "failed"
-
-    def fail(self, event: Positioned, error: str) -> None:
-        self.cp.fail(event.position, event.topic, error)
-
     def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
         messages: list[tuple[str, dict[str, Any]]] = []
         for item in batch:

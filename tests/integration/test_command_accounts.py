@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,25 +12,8 @@ from eventsourcing.domain import Aggregate
 from shared.domain.accounts import Account
 from shared.domain.banks import bank_id_for
 from shared.eventstore import Ledger
-from shared.settings import Settings
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    with helpers.opened_ledger(settings) as opened:
-        yield opened
-
-
-@pytest.fixture
-def user(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
-
-
-@pytest.fixture
-def other(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
 
 
 def _open(api: httpx.Client, user: Provisioned, **overrides: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,28 +12,11 @@ from eventsourcing.domain import Aggregate
 
 from shared.domain.budgets import Budget
 from shared.eventstore import Ledger
-from shared.settings import Settings
 from tests.harness import ServedApp
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned
 
 CATEGORY_NOT_FOUND = {"message": "Category not found."}
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    with helpers.opened_ledger(settings) as opened:
-        yield opened
-
-
-@pytest.fixture
-def user(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
-
-
-@pytest.fixture
-def other(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
 
 
 def _create(api: httpx.Client, user: Provisioned, **body: Any) -> dict[str, Any]:

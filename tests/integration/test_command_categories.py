@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,29 +12,12 @@ from eventsourcing.domain import Aggregate
 
 from shared.domain.categories import COLOR_TAKEN_MESSAGE, Category, Palette, palette_id_for
 from shared.eventstore import Ledger
-from shared.settings import Settings
 from tests.harness import ServedApp
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned
 
 DEFAULT_COLORS = ["red", "blue", "mauve", "pink", "peach", "green", "sapphire", "teal", "sky"]
 FREE_COLORS = ["yellow", "rosewater", "flamingo", "maroon"]
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    with helpers.opened_ledger(settings) as opened:
-        yield opened
-
-
-@pytest.fixture
-def user(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
-
-
-@pytest.fixture
-def other(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
 
 
 def _create(api: httpx.Client, user: Provisioned, **overrides: Any) -> dict[str, Any]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
-import pytest
 from eventsourcing.domain import Aggregate
 
 from shared.auth import new_secret
@@ -18,19 +16,12 @@ from shared.domain.categories import DEFAULT_CATEGORIES, Category
 from shared.domain.ids import uuid7
 from shared.domain.users import Token, User
 from shared.eventstore import Ledger, TokenGrant
-from shared.settings import Settings
 from tests.harness import ServedApp
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned
 
 TOKEN_RE = re.compile(r"^[0-9a-f-]{36}\|[A-Za-z0-9]{40}[0-9a-f]{8}$")
 EMAIL_RE = re.compile(r"^k6\+[0-9a-f-]{36}@valorizeai\.test$")
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    with helpers.opened_ledger(settings) as opened:
-        yield opened
 
 
 def test_load_test_user_returns_201_with_token_user_email_and_expiry(api: httpx.Client) -> None:

@@ -13,28 +13,11 @@ import pytest
 
 from shared.domain.transactions import Transaction
 from shared.eventstore import Ledger
-from shared.settings import Settings
 from tests.harness import ServedApp
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned
 
 CONCURRENT_POSTS = 200
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    with helpers.opened_ledger(settings) as opened:
-        yield opened
-
-
-@pytest.fixture
-def user(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
-
-
-@pytest.fixture
-def other(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
 
 
 def _record(api: httpx.Client, user: Provisioned, **overrides: Any) -> dict[str, Any]:

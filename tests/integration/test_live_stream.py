@@ -16,18 +16,11 @@ from shared.devstack import free_port, start_redis, stop
 from shared.domain.ids import uuid7
 from shared.domain.transactions import Transaction
 from shared.domain.users import Token
-from shared.eventstore import Ledger, TokenGrant, open_ledger
+from shared.eventstore import Ledger, TokenGrant
 from shared.settings import Settings
 from tests.harness import ServedAiohttp, ServedApp
 from ws_gateway.app import create_app
 from ws_gateway.client import LiveClient, StreamClosedError
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    made = open_ledger(settings)
-    yield made
-    made.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,17 @@ import random
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import httpx
 import psycopg
-import pytest
 import redis
 
 from projection_worker.projections.ledger_tables import LedgerTables, Statement
 from projection_worker.runner import Positioned, Runner
+from scenarios.data import append_transactions
 from shared.devstack import free_port
-from shared.domain.ids import uuid7
-from shared.domain.transactions import Transaction
-from shared.eventstore import Ledger, open_ledger
+from shared.eventstore import Ledger
 from shared.readmodel_schema import readmodel_ddl
 from shared.settings import Settings
 from shared.wiring import readmodel_pool
@@ -36,13 +32,6 @@ from tests.integration.projection_helpers import (
 )
 
 
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    made = open_ledger(settings)
-    yield made
-    made.close()
-
-
 def _user(api: httpx.Client) -> tuple[dict[str, str], str, list[str]]:
     made = api.post("/api/testing/load-test-user").json()
     auth = {"Authorization": f"Bearer {made['token']}"}
@@ -50,30 +39,9 @@ def _user(api: httpx.Client) -> tuple[dict[str, str], str, list[str]]:
     return auth, made["user_id"], accounts
 
 
-def _backlog(ledger: Ledger, user_id: str, account_id: str, count: int) -> int:
-    """Append ``count`` transactions straight to the store, 100 per commit; return their sum."""
-    total = 0
-    for start in range(0, count, 100):
-        batch = []
-        for i in range(start, min(count, start + 100)):
-            amount = random.randint(-50_000, 50_000)
-            total += amount
-            batch.append(
-                Transaction(
-                    id=uuid7(),
-                    user_id=user_id,
-                    account_id=account_id,
-                    category_id=None,
-                    amount=amount,
-                    currency="BRL",
-                    date=datetime(2026, 1, 1 + i % 28, tzinfo=UTC),
-                    memo=f"backlog {i}",
-                    fitid=None,
-                    splits=[],
-                )
-            )
-        ledger.save(*batch)
-    return total
+def _backlog(ledger: Ledger, user_id: str, account_id: str, count: int) -> None:
+    """Append ``count`` transactions straight to the store, 100 per commit."""
+    append_transactions(ledger, [(user_id, account_id)], count, per_save=100, spread=50_000)
 
 
 def _caught_up(settings: Settings, ledger: Ledger) -> None:

@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from shared.eventstore import Ledger
 from shared.freshness import POSITION_HEADER_IN
-from shared.settings import Settings
 from tests.integration import helpers
 from tests.integration import read_helpers as rh
 from tests.integration.helpers import Provisioned
 
 PROVISIONED = ["k6 Account 1", "k6 Account 2", "k6 Account 3"]
 CREATED = ["Nubank Conta", "Itau Poupanca", "Wise Dollars", "Card Euro"]
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    with helpers.opened_ledger(settings) as opened:
-        yield opened
-
-
-@pytest.fixture
-def user(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
-
-
-@pytest.fixture
-def other(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
 
 
 def _names(body: dict[str, object]) -> list[str]:

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from shared.eventstore import Ledger
-from shared.settings import Settings
 from tests.integration import helpers
 from tests.integration import read_helpers as rh
 from tests.integration.helpers import Provisioned
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    with helpers.opened_ledger(settings) as opened:
-        yield opened
-
-
-@pytest.fixture
-def user(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
-
-
-@pytest.fixture
-def other(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
 
 
 def _budgets(api: httpx.Client, user: Provisioned) -> list[dict[str, Any]]:

@@ -7,14 +7,11 @@ end, and ``1 2 ... c-3..c+3 ... n-1 n`` in between.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from shared.eventstore import Ledger
-from shared.settings import Settings
 from tests.harness import ServedApp
 from tests.integration import helpers
 from tests.integration import read_helpers as rh
@@ -24,17 +21,6 @@ PREV, NEXT = rh.PREVIOUS_LABEL, rh.NEXT_LABEL
 # Not integers to PHP's FILTER_VALIDATE_INT, though Python's str.isdigit() says they are.
 SUPERSCRIPT_TWO, ARABIC_THREE = "\u00b2", "\u0663"
 PAST_INT64 = "99999999999999999999"
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    with helpers.opened_ledger(settings) as opened:
-        yield opened
-
-
-@pytest.fixture
-def user(api: httpx.Client, ledger: Ledger) -> Provisioned:
-    return helpers.provision(api, ledger)
 
 
 def _accounts(api: httpx.Client, user: Provisioned, count: int) -> list[str]:

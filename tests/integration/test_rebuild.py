@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import io
 import os
-import random
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,9 +17,8 @@ from redis import Redis
 
 from projection_worker.catalog import Rebuildable, projections
 from projection_worker.rebuild import rebuild
-from shared.domain.ids import uuid7
-from shared.domain.transactions import Transaction
-from shared.eventstore import Ledger, open_ledger
+from scenarios.data import append_transactions
+from shared.eventstore import Ledger
 from shared.settings import Settings
 from shared.wiring import readmodel_pool
 from tests.harness import ServedApp
@@ -32,13 +29,6 @@ from tests.integration.projection_helpers import (
     unbalanced_accounts,
     wait_for,
 )
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    made = open_ledger(settings)
-    yield made
-    made.close()
 
 
 @pytest.fixture
@@ -57,24 +47,8 @@ def _user(api: httpx.Client) -> dict[str, Any]:
 
 
 def _backlog(ledger: Ledger, user: dict[str, Any], count: int) -> None:
-    for start in range(0, count, 500):
-        ledger.save(
-            *[
-                Transaction(
-                    id=uuid7(),
-                    user_id=user["user_id"],
-                    account_id=random.choice(user["accounts"]),
-                    category_id=None,
-                    amount=random.randint(-9_000, 9_000),
-                    currency="BRL",
-                    date=datetime(2026, 4, 1, tzinfo=UTC),
-                    memo=f"rebuild {i}",
-                    fitid=None,
-                    splits=[],
-                )
-                for i in range(start, min(count, start + 500))
-            ]
-        )
+    owners = [(user["user_id"], account) for account in user["accounts"]]
+    append_transactions(ledger, owners, count, spread=9_000)
 
 
 def _observe(client: httpx.Client, reader: dict[str, Any]) -> tuple[Any, ...]:

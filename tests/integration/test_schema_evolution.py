@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import orjson
 import psycopg
-import pytest
 from eventsourcing.persistence import StoredEvent
 
 from shared.domain.ids import uuid7
 from shared.domain.transactions import Transaction
-from shared.eventstore import Ledger, open_ledger
+from shared.eventstore import Ledger
 from shared.settings import Settings
 from tests.integration.projection_helpers import clean_build
-
-
-@pytest.fixture(scope="module")
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    made = open_ledger(settings)
-    yield made
-    made.close()
 
 
 def _as_v1(ledger: Ledger, txn: Transaction) -> StoredEvent:
