@@ -14,7 +14,6 @@ from shared.domain.transactions import Transaction
 from shared.eventstore import Ledger
 from shared.group_commit import GroupCommitter
 
-
 OWNER, ACCOUNT = str(uuid7()), str(uuid7())  # well-formed ids: the projections store them
 
 
