@@ -34,22 +34,10 @@ def _serve(args: argparse.Namespace) -> None:
         return
     import uvicorn
 
-    if args.service == "edge":
-        from shared.edge import create_edge
-
-        app = create_edge(FACTORIES["query"], FACTORIES["command"])
-        uvicorn.run(
-            app,
-            host=args.host,
-            port=port,
-            log_level="warning",
-            loop="uvloop",
-            http="httptools",
-            backlog=4096,
-        )
-        return
+    # By import string, so `--workers N` forks processes (the edge included).
+    factory = "shared.edge:create_edge" if args.service == "edge" else FACTORIES[args.service]
     uvicorn.run(
-        FACTORIES[args.service],
+        factory,
         factory=True,
         host=args.host,
         port=port,

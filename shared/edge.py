@@ -63,5 +63,10 @@ class MethodSplit:
         await send({"type": "lifespan.shutdown.complete"})
 
 
-def create_edge(reads: str, writes: str) -> MethodSplit:
+READS = "query_service.app:create_app"
+WRITES = "command_service.app:create_app"
+
+
+def create_edge(reads: str = READS, writes: str = WRITES) -> MethodSplit:
+    """Also uvicorn's factory (by import string, so ``--workers N`` can fork processes)."""
     return MethodSplit(load_factory(reads), load_factory(writes))
