@@ -41,6 +41,7 @@ def raw_read(ledger: Ledger) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--skip", action="append", default=[], help="a read model to leave out")
     args = parser.parse_args()
     with bench_stack({"edge": 1}) as stack:
         ledger = open_ledger(stack.settings)
@@ -51,6 +52,8 @@ def main() -> None:
         redis = Redis.from_url(stack.settings.redis_url)
         rows, total_seconds = [], 0.0
         for projection in projections(stack.settings, pool, redis, None):
+            if projection.name in args.skip:
+                continue
             began = time.perf_counter()
             rebuild(ledger, projection, restart=True, stream=io.StringIO())
             took = time.perf_counter() - began
