@@ -71,8 +71,9 @@ def main() -> None:
     for name, rate in rows:
         print(f"{'rebuild ' + name:<34} {rate:>12,.0f} {rate / (raw / raw_seconds):>13.2f}x")
     combined = head / total_seconds
+    label = "rebuild these, one after another" if args.skip else "rebuild all, one after another"
     print(
-        f"{'rebuild all, one after another':<34} {combined:>12,.0f} "
+        f"{label:<34} {combined:>12,.0f} "
         f"{combined / (raw / raw_seconds):>13.2f}x   ({total_seconds:.0f} s)"
     )
 
