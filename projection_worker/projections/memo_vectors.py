@@ -46,17 +46,31 @@ def _point(link: Path, target: Path) -> None:
 
 
 class MemoVectors:
-    """Rebuilt blue-green in ``base/rebuild``, then promoted by switching the symlink."""
+    """Rebuilt blue-green in ``base/rebuild``, then promoted by switching the symlink.
+
+    Live, every batch writes its users' files, then the checkpoint. A rebuild instead
+    keeps the indexes in memory and writes them every ``flush_every`` events and before
+    promotion (writing each touched file per batch would cost the square of the history);
+    the checkpoint file only ever follows the files, so an interrupted rebuild resumes
+    from the last flush and each file skips what it already has.
+    """
 
     name = "memo_vectors"
     store = "faiss"
 
-    def __init__(self, base: Path, embedder: Embedder, root: Path | None = None) -> None:
+    def __init__(
+        self, base: Path, embedder: Embedder, root: Path | None = None, flush_every: int = 0
+    ) -> None:
         self.base, self.embedder = base, embedder
         self.root = root or live_root(base)
         self.root.mkdir(parents=True, exist_ok=True)
         self._checkpoint = self.root / "checkpoint.json"
         self._failed = self.root / "failed.json"
+        self.flush_every = flush_every
+        self._memory: dict[str, MemoIndex] = {}
+        self._dirty: set[str] = set()
+        self._position: int | None = None
+        self._unflushed = 0
 
     def staging_position(self) -> int | None:
         staging = self.base / STAGING
@@ -69,10 +83,11 @@ class MemoVectors:
     def staging(self, *, restart: bool = False) -> MemoVectors:
         if restart:
             shutil.rmtree(self.base / STAGING, ignore_errors=True)
-        return MemoVectors(self.base, self.embedder, self.base / STAGING)
+        return MemoVectors(self.base, self.embedder, self.base / STAGING, flush_every=250_000)
 
     def promote(self, staging: MemoVectors, settle: Callable[[], None]) -> None:
         settle()
+        staging.flush()
         old = (self.base / LIVE).resolve()
         target = self.base / f"v{time.time_ns()}"
         staging.root.rename(target)
@@ -83,6 +98,8 @@ class MemoVectors:
         shutil.rmtree(self.base / STAGING, ignore_errors=True)
 
     def checkpoint(self) -> int:
+        if self._position is not None:
+            return self._position
         if not self._checkpoint.exists():
             return 0
         position: int = orjson.loads(self._checkpoint.read_bytes())["position"]
@@ -121,12 +138,27 @@ class MemoVectors:
                     by_user[item.event.user_id].append(item)
             for user_id, items in by_user.items():
                 self._apply_user(user_id, items)
-            self._write_checkpoint(batch[-1].position)
+            if not self.flush_every:
+                self._write_checkpoint(batch[-1].position)
+                return True
+            self._position = batch[-1].position
+            self._unflushed += len(batch)
+            if self._unflushed >= self.flush_every:
+                self.flush()
         return True
+
+    def flush(self) -> None:
+        """Write the buffered indexes, then the checkpoint that covers them."""
+        for user_id in self._dirty:
+            save(index_path(self.root, user_id), self._memory[user_id])
+        self._dirty.clear()
+        if self._position is not None:
+            self._write_checkpoint(self._position)
+        self._unflushed = 0
 
     def _apply_user(self, user_id: str, items: list[Positioned]) -> None:
         path = index_path(self.root, user_id)
-        memo = load(path, self.embedder.dim)
+        memo = self._memory.get(user_id) or load(path, self.embedder.dim)
         fresh = [i for i in items if i.position > memo.position]
         if not fresh:
             return
@@ -135,7 +167,11 @@ class MemoVectors:
         for item in fresh:
             self._apply_one(memo, item, vectors)
         memo.position = fresh[-1].position
-        save(path, memo)
+        if self.flush_every:
+            self._memory[user_id] = memo
+            self._dirty.add(user_id)
+        else:
+            save(path, memo)
 
     @staticmethod
     def _apply_one(memo: MemoIndex, item: Positioned, vectors: Iterator[Any]) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -183,3 +184,36 @@ def test_an_interrupted_rebuild_resumes_and_switches_cleanly(
     clean_build(settings, ledger, "readmodel_clean")
     wait_for(lambda: checkpoint(settings) >= ledger.head(), timeout=60)
     assert snapshot(settings, "readmodel") == snapshot(settings, "readmodel_clean")
+
+
+def test_a_vector_rebuild_lost_between_flushes_resumes_to_the_same_index(
+    api: httpx.Client, ledger: Ledger, tmp_path: Path
+) -> None:
+    from projection_worker.projections.memo_vectors import MemoVectors, live_root
+    from projection_worker.runner import Runner
+    from shared.embedding import HashedNgrams
+    from shared.vectors import index_path, load
+
+    _backlog(ledger, _user(api), 1_000)
+    live = MemoVectors(tmp_path / "vectors", HashedNgrams())
+    staging = live.staging(restart=True)
+    staging.flush_every = 300
+    Runner(ledger, [staging], batch=100).catch_up_one(staging)
+    flushed = live.staging_position()
+    assert flushed is not None
+    assert flushed < ledger.head()  # the rest was only in memory: "lost" with the process
+    resumed = live.staging()
+    assert resumed.checkpoint() == flushed
+    runner = Runner(ledger, [resumed], batch=100)
+    runner.catch_up_one(resumed)
+    live.promote(resumed, lambda: runner.catch_up_one(resumed))
+    clean = MemoVectors(tmp_path / "clean", HashedNgrams())
+    Runner(ledger, [clean], batch=500).catch_up_one(clean)
+    users = {p.parent.name + "/" + p.name for p in live_root(tmp_path / "clean").glob("*/*.faiss")}
+    assert users
+    for user in users:
+        user_id = user.split("/")[1].removesuffix(".faiss")
+        rebuilt = load(index_path(live_root(tmp_path / "vectors"), user_id), 256)
+        expected = load(index_path(live_root(tmp_path / "clean"), user_id), 256)
+        assert rebuilt.entries == expected.entries
+        assert rebuilt.index.ntotal == expected.index.ntotal
