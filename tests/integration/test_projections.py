@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -104,32 +105,50 @@ def test_two_concurrent_workers_end_equal_to_a_clean_build(
 
 
 def test_worker_killed_mid_batch_then_restarted_matches_a_clean_build(
-    api: httpx.Client, settings: Settings, ledger: Ledger, servers: dict[str, str]
+    api: httpx.Client,
+    settings: Settings,
+    ledger: Ledger,
+    servers: dict[str, str],
+    tmp_path: Path,
 ) -> None:
     _, user_id, accounts = _user(api)
-    _backlog(ledger, user_id, accounts[2], 6_000)
+    _backlog(ledger, user_id, accounts[2], 20_000)
     target = ledger.head()
-    env = {**os.environ, **servers, "PROJECTION_SWEEP_SECONDS": "0.05"}
+    # The worker under test gets read models of its own (schema, Redis database, vector
+    # directory), so the session's worker cannot finish the work before it is killed.
+    schema = "readmodel_killed"
+    with psycopg.connect(settings.readmodel_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        for statement in readmodel_ddl(schema):
+            conn.execute(statement)
+    env = {
+        **os.environ,
+        **servers,
+        "PROJECTION_SWEEP_SECONDS": "0.05",
+        "READMODEL_SCHEMA": schema,
+        "REDIS_URL": servers["REDIS_URL"].rsplit("/", 1)[0] + "/7",
+        "VALORIZE_DATA_DIR": str(tmp_path),
+    }
     command = [sys.executable, "-m", "shared.cli", "serve", "worker", "--port", str(free_port())]
     worker = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        start = checkpoint(settings)
-        wait_for(lambda: checkpoint(settings) > start, timeout=30)
+        wait_for(lambda: checkpoint(settings, schema=schema) > 0, timeout=60)
     finally:
         worker.send_signal(signal.SIGKILL)  # mid-batch: no chance to clean up
         worker.wait(timeout=10)
+    assert checkpoint(settings, schema=schema) < target  # it really was stopped half-way
     restarted = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait_for(lambda: checkpoint(settings) >= target, timeout=120)
+        wait_for(lambda: checkpoint(settings, schema=schema) >= target, timeout=180)
     finally:
         restarted.terminate()
         restarted.wait(timeout=10)
     clean_build(settings, ledger, "readmodel_clean")
-    assert snapshot(settings, "readmodel") == snapshot(settings, "readmodel_clean")
+    assert snapshot(settings, schema) == snapshot(settings, "readmodel_clean")
 
 
 class _BuggyTables(LedgerTables):
