@@ -127,7 +127,17 @@ class Store:
             return None
         return view_of_category(category)
 
-    def transaction_view(self, txn: Transaction, account: Account) -> TransactionView:
+    def transaction_view(
+        self, txn: Transaction, account: Account, known: dict[str, CategoryView] | None = None
+    ) -> TransactionView:
+        """``known``: categories the command already loaded (not read a second time)."""
+        seen = known or {}
+
+        def category(category_id: str | None) -> CategoryView | None:
+            if category_id is not None and category_id in seen:
+                return seen[category_id]
+            return self.category_view(category_id)
+
         return TransactionView(
             id=str(txn.id),
             amount=txn.amount,
@@ -135,10 +145,10 @@ class Store:
             fitid=txn.fitid,
             memo=txn.memo,
             date=txn.date,
-            category=self.category_view(txn.category_id),
+            category=category(txn.category_id),
             account=self.account_view(account),
             splits=[
-                SplitView(s["id"], s["amount"], s["memo"], self.category_view(s["category_id"]))
+                SplitView(s["id"], s["amount"], s["memo"], category(s["category_id"]))
                 for s in txn.splits
             ],
         )

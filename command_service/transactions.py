@@ -8,13 +8,13 @@ from uuid import UUID
 
 from command_service.commands import AmendTransaction, AmountInput, RecordTransaction, SplitInput
 from command_service.idempotency import Created, create_once
-from command_service.store import Store
+from command_service.store import Store, view_of_category
 from shared.domain.accounts import Account
 from shared.domain.errors import ForbiddenError, RuleViolationError
 from shared.domain.ids import uuid7
 from shared.domain.money import Currency
 from shared.domain.transactions import Split, Transaction, check_splits
-from shared.views import TransactionView
+from shared.views import CategoryView, TransactionView
 
 
 class TransactionCommands:
@@ -28,10 +28,13 @@ class TransactionCommands:
         currency: Currency,
         category_id: UUID | None,
         splits: list[SplitInput],
-    ) -> list[dict[str, Any]]:
-        """Check category, currency and splits; return the splits' event state."""
+    ) -> tuple[list[dict[str, Any]], dict[str, CategoryView]]:
+        """Check category, currency and splits; return the splits' event state and the
+        categories checked (reused for the response instead of loaded again)."""
+        known: dict[str, CategoryView] = {}
         if category_id is not None:
-            self.store.visible_category(category_id, user_id, "category_id")
+            checked = self.store.visible_category(category_id, user_id, "category_id")
+            known[str(checked.id)] = view_of_category(checked)
         # The original stored such rows and then failed to update the balance.
         if amount.currency != currency:
             raise RuleViolationError(
@@ -39,16 +42,19 @@ class TransactionCommands:
                 f"The amount.currency must be the account's currency ({currency}).",
             )
         for index, split in enumerate(splits):
-            self.store.visible_category(split.category_id, user_id, f"splits.{index}.category_id")
+            checked = self.store.visible_category(
+                split.category_id, user_id, f"splits.{index}.category_id"
+            )
+            known[str(checked.id)] = view_of_category(checked)
         made = [Split(str(uuid7()), str(s.category_id), s.amount, s.memo) for s in splits]
         check_splits(amount.value, made)
-        return [s.as_state() for s in made]
+        return [s.as_state() for s in made], known
 
     def record(
         self, user_id: UUID, command: RecordTransaction, key: str | None, payload: dict[str, Any]
     ) -> Created[TransactionView]:
         account = self.store.usable_account(command.account_id, user_id)
-        splits = self._checked(
+        splits, known = self._checked(
             user_id, command.amount, account.currency, command.category_id, command.splits
         )
 
@@ -65,7 +71,7 @@ class TransactionCommands:
                 fitid=None,
                 splits=splits,
             )
-            return [txn], self.store.transaction_view(txn, account)
+            return [txn], self.store.transaction_view(txn, account, known)
 
         def reload(txn_id: UUID) -> TransactionView:
             txn = self.store.live(Transaction, "Transaction", txn_id)
@@ -87,7 +93,7 @@ class TransactionCommands:
         txn = self.store.live(Transaction, "Transaction", txn_id)
         command = parse()
         # Input rules (422) come before the ownership check (403), as in the contract.
-        splits = self._checked(
+        splits, known = self._checked(
             user_id, command.amount, txn.currency, command.category_id, command.splits
         )
         if txn.user_id != str(user_id):
@@ -101,7 +107,7 @@ class TransactionCommands:
         )
         account = self.store.live(Account, "Account", UUID(txn.account_id))
         position = self.store.append(user_id, txn)
-        return self.store.transaction_view(txn, account), position
+        return self.store.transaction_view(txn, account, known), position
 
     def delete(self, user_id: UUID, txn_id: UUID) -> int:
         txn = self.store.owned(Transaction, "Transaction", txn_id, user_id)

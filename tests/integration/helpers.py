@@ -18,9 +18,8 @@ import httpx
 from shared.domain.accounts import Account
 from shared.domain.banks import LOAD_TEST_BANK, bank_id_for
 from shared.domain.categories import Category
-from shared.eventstore import Ledger, open_ledger
+from shared.eventstore import Ledger
 from shared.http import POSITION_HEADER
-from shared.settings import Settings
 
 LOAD_TEST_BANK_ID = str(bank_id_for(LOAD_TEST_BANK[0]))
 UNAUTHENTICATED = {"message": "Unauthenticated."}
@@ -73,16 +72,6 @@ class Provisioned:
 
     def idempotent(self, key: str) -> dict[str, str]:
         return {**self.headers, "Idempotency-Key": key}
-
-
-@contextlib.contextmanager
-def opened_ledger(settings: Settings) -> Iterator[Ledger]:
-    """A ledger on the harness's event store, for reading what the API appended."""
-    ledger = open_ledger(settings)
-    try:
-        yield ledger
-    finally:
-        ledger.close()
 
 
 def events_between(ledger: Ledger, after: int, upto: int | None = None) -> list[Any]:

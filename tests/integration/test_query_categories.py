@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.eventstore import Ledger
 from tests.integration import helpers
 from tests.integration import read_helpers as rh
 from tests.integration.helpers import Provisioned
@@ -253,27 +252,6 @@ def test_unknown_category_id_is_404_with_the_model_message(
 def test_non_uuid_category_id_is_404(api: httpx.Client, user: Provisioned) -> None:
     response = api.get("/api/categories/alimentacao", headers=user.headers)
     helpers.assert_not_found(response, "Category", "alimentacao")
-
-
-@pytest.mark.parametrize("path", ["/api/categories", f"/api/categories/{uuid.uuid4()}"])
-@pytest.mark.parametrize("authorization", [None, "Bearer garbage", "Token abc"])
-def test_reads_without_a_valid_token_are_401(
-    api: httpx.Client, path: str, authorization: str | None
-) -> None:
-    headers = {"Authorization": authorization} if authorization else {}
-    response = api.get(path, headers=headers)
-    assert response.status_code == 401, response.text
-    assert response.json() == helpers.UNAUTHENTICATED
-
-
-def test_expired_token_is_401_on_category_reads(
-    api: httpx.Client, user: Provisioned, ledger: Ledger
-) -> None:
-    expired = {"Authorization": f"Bearer {rh.expired_token(ledger, user)}"}
-    for path in ["/api/categories", f"/api/categories/{user.categories['red']}"]:
-        response = api.get(path, headers=expired)
-        assert response.status_code == 401, (path, response.text)
-        assert response.json() == helpers.UNAUTHENTICATED
 
 
 def test_unauthenticated_comes_before_validation(api: httpx.Client) -> None:
