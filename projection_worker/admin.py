@@ -9,7 +9,8 @@ import orjson
 from redis import Redis
 
 from projection_worker.catalog import projections
-from projection_worker.rebuild import RebuildFailedError, rebuild
+from projection_worker.rebuild import RebuildFailedError
+from projection_worker.rebuild_processes import rebuild_in_processes
 from projection_worker.status import render, status
 from shared.eventstore import open_ledger
 from shared.settings import get_settings
@@ -27,7 +28,7 @@ def main(argv: list[str]) -> int:
     build.add_argument("--restart", action="store_true", help="discard an interrupted rebuild")
     args = parser.parse_args(argv)
     settings = get_settings()
-    ledger, pool = open_ledger(settings), readmodel_pool(settings, max_size=4)
+    ledger, pool = open_ledger(settings), readmodel_pool(settings, max_size=8)
     redis = Redis.from_url(settings.redis_url)
     try:
         catalog = projections(settings, pool, redis, None)
@@ -38,8 +39,8 @@ def main(argv: list[str]) -> int:
         chosen = [p for p in catalog if args.all or p.name == args.name]
         if not chosen:
             parser.error(f"name one of {', '.join(p.name for p in catalog)}, or --all")
-        for projection in chosen:
-            rebuild(ledger, projection, restart=args.restart)
+        names = [p.name for p in chosen]
+        rebuild_in_processes(settings, names, restart=args.restart)
         return 0
     except RebuildFailedError as exc:
         print(exc, file=sys.stderr)

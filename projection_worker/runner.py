@@ -113,14 +113,15 @@ class Runner:
                 raise
             except Exception:
                 logger.exception("projection %s: batch after %d failed", projection.name, start)
-                self._isolate(projection, batch, start)
+                self.isolate(projection, batch, start)
                 continue
             applied += len(batch)
             if progress is not None:
                 progress(batch[-1].position)
         return applied
 
-    def _isolate(self, projection: Projection, batch: Sequence[Positioned], start: int) -> None:
+    @staticmethod
+    def isolate(projection: Projection, batch: Sequence[Positioned], start: int) -> None:
         """Re-apply one event at a time to find and record the poison event."""
         expected = start
         for item in batch:

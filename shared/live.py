@@ -33,7 +33,7 @@ from typing import Any
 from shared.domain.accounts import Account
 from shared.domain.budgets import Budget
 from shared.domain.categories import Category
-from shared.domain.transactions import Transaction, type_for
+from shared.domain.transactions import Transaction, type_name
 from shared.resources import atom
 
 Data = dict[str, Any]
@@ -69,7 +69,7 @@ def _transaction(e: Any, delta: int) -> Data:
         "category_id": e.category_id,
         "amount": e.amount,
         "currency": e.currency,
-        "type": type_for(e.amount).value,
+        "type": type_name(e.amount),
         "date": atom(e.date),
         "memo": e.memo,
         "balance_delta": delta,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.money import Money, format_money
-from shared.domain.transactions import type_for
+from shared.domain.transactions import type_name
 from shared.views import (
     AccountView,
     BankView,
@@ -21,7 +21,9 @@ JSON = dict[str, Any]
 
 def atom(moment: datetime) -> str:
     """``DATE_ATOM`` in UTC, e.g. ``2025-11-09T14:03:22+00:00``."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+    if moment.tzinfo is not UTC:  # stored moments are UTC already: skip the conversion
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")
 
 
 def bank_json(bank: BankView) -> JSON:
@@ -68,7 +70,7 @@ def transaction_json(txn: TransactionView) -> JSON:
         "amount": money.as_json(),
         "fitid": txn.fitid,
         "memo": txn.memo,
-        "type": type_for(txn.amount).value,
+        "type": type_name(txn.amount),
         "date": atom(txn.date),
         "category": category_json(txn.category) if txn.category else None,
         "account": account_json(txn.account),

@@ -22,34 +22,54 @@ from shared.embedding import Vectors
 
 @dataclass
 class MemoIndex:
-    """One user's memos: a faiss inner-product index (vectors are normalised: cosine)."""
+    """One user's memos: a faiss inner-product index (vectors are normalised: cosine).
+
+    Additions are staged and handed to faiss in one ``add_with_ids`` call when the index
+    is next searched or saved (one call per vector cost more than the vector itself).
+    """
 
     dim: int
     position: int = 0
     entries: dict[int, dict[str, str | None]] = field(default_factory=dict)
     index: Any = None
+    pending: dict[int, Vectors] = field(default_factory=dict)
+    by_txn: dict[str | None, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.index is None:
             self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        self.by_txn = {v["txn"]: k for k, v in self.entries.items()}
 
     def id_of(self, txn_id: str) -> int | None:
-        return next((k for k, v in self.entries.items() if v["txn"] == txn_id), None)
+        return self.by_txn.get(txn_id)
 
     def upsert(self, faiss_id: int, txn_id: str, category_id: str | None, vector: Vectors) -> None:
         self.remove(faiss_id)
-        self.index.add_with_ids(vector.reshape(1, -1), np.array([faiss_id], dtype=np.int64))
+        self.pending[faiss_id] = vector
         self.entries[faiss_id] = {"txn": txn_id, "category": category_id}
+        self.by_txn[txn_id] = faiss_id
 
     def remove(self, faiss_id: int) -> None:
-        if faiss_id in self.entries:
+        entry = self.entries.pop(faiss_id, None)
+        if entry is None:
+            return
+        self.by_txn.pop(entry["txn"], None)
+        if self.pending.pop(faiss_id, None) is None:
             self.index.remove_ids(np.array([faiss_id], dtype=np.int64))
-            del self.entries[faiss_id]
+
+    def settle(self) -> Any:
+        """The faiss index with every staged addition in it."""
+        if self.pending:
+            ids = np.fromiter(self.pending.keys(), dtype=np.int64, count=len(self.pending))
+            self.index.add_with_ids(np.stack(list(self.pending.values())), ids)
+            self.pending.clear()
+        return self.index
 
     def search(self, vector: Vectors, k: int) -> list[tuple[float, dict[str, str | None]]]:
-        if self.index.ntotal == 0:
+        index = self.settle()
+        if index.ntotal == 0:
             return []
-        scores, ids = self.index.search(vector.reshape(1, -1), min(k, self.index.ntotal))
+        scores, ids = index.search(vector.reshape(1, -1), min(k, index.ntotal))
         return [
             (float(s), self.entries[int(i)])
             for s, i in zip(scores[0], ids[0], strict=True)
@@ -70,7 +90,7 @@ def save(path: Path, memo: MemoIndex) -> None:
             "entries": {str(k): v for k, v in memo.entries.items()},
         }
     )
-    blob = faiss.serialize_index(memo.index).tobytes()
+    blob = faiss.serialize_index(memo.settle()).tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     with tmp.open("wb") as out:

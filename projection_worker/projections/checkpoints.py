@@ -79,27 +79,20 @@ class PostgresCheckpoint:
     def commit_batch(
         self, expected: int, upto: int, write: Callable[[Connection[tuple[object, ...]]], None]
     ) -> bool:
-        """Lock, ``write``, then compare-and-set the position to ``upto``: one transaction.
+        """Lock, compare-and-set the position to ``upto``, then ``write``: one transaction.
 
         Returns False, with nothing applied, when another worker holds the lock or has
-        already moved the checkpoint past ``expected`` (it will carry on from there).
+        already moved the checkpoint past ``expected`` (it will carry on from there). The
+        compare-and-set comes first so that a batch someone else already applied is never
+        written again: writes are plain COPYs and INSERTs, which would fail on it.
         """
-        try:
-            with self.pool.connection() as conn, conn.transaction():
-                if not self.lock(conn):
-                    return False
-                write(conn)
-                if not self.advance(conn, expected, upto):
-                    raise _MovedError  # leaving the block rolls the batch back
-        except _MovedError:
-            return False
+        with self.pool.connection() as conn, conn.transaction():
+            if not self.lock(conn) or not self.advance(conn, expected, upto):
+                return False
+            write(conn)  # an error here rolls the position back with the batch
         return True
 
     def fail(self, position: int, topic: str, error: str) -> None:
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(self._record_failure, (self.name, position, topic, error))
             conn.execute(self._fail, (position, error, self.name))
-
-
-class _MovedError(Exception):
-    """The checkpoint moved under us: this batch was applied by someone else."""

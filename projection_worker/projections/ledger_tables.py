@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,11 +18,12 @@ from psycopg_pool import ConnectionPool
 from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import PostgresCheckpoint
 from projection_worker.runner import Positioned
+from shared.copy_text import NULL, text
 from shared.domain.accounts import Account
 from shared.domain.banks import Bank
 from shared.domain.budgets import Budget
 from shared.domain.categories import Category
-from shared.domain.transactions import Transaction, type_for
+from shared.domain.transactions import Transaction, type_name
 from shared.domain.users import User
 
 Conn = Connection[tuple[Any, ...]]
@@ -30,6 +33,7 @@ Statement = tuple[Composed, tuple[Any, ...]]
 class LedgerTables(PostgresBlueGreen):
     name = "ledger_tables"
     TABLES = ("banks", "users", "accounts", "categories", "transactions", "budgets")
+    DEFERRED_INDEXES = ("transactions_user_date_idx",)
 
     def __init__(self, pool: ConnectionPool, schema: str) -> None:
         self.pool = pool
@@ -44,7 +48,6 @@ class LedgerTables(PostgresBlueGreen):
             Category.Created: self.sql.category_created,
             Category.Updated: self.sql.category_updated,
             Category.Deleted: self.sql.category_deleted,
-            Transaction.Recorded: self.sql.transaction_recorded,
             Transaction.Amended: self.sql.transaction_amended,
             Transaction.Deleted: self.sql.transaction_deleted,
             Budget.Created: self.sql.budget_created,
@@ -57,20 +60,95 @@ class LedgerTables(PostgresBlueGreen):
         return LedgerTables(self.pool, schema)
 
     def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
-        statements = [s for item in batch for s in self._statements(item)]
-        statements += self.sql.balances(_balance_deltas(batch))
+        fold = _Fold(self.sql.copy_transactions)
+        for item in batch:
+            event = type(item.event)
+            if event is Transaction.Recorded:
+                fold.record(item.event.originator_id, self.sql.transaction_row(item))
+            elif event is Transaction.Amended and item.event.originator_id in fold.fresh:
+                self.sql.amend_row(fold.fresh[item.event.originator_id], item.event)
+            elif event is Transaction.Deleted and item.event.originator_id in fold.fresh:
+                del fold.fresh[item.event.originator_id]
+            else:
+                fold.then(self._statements(item), cascade=event in _CASCADES)
+        steps = fold.steps()
+        balances = self.sql.balances(_balance_deltas(batch))
+        if balances:
+            steps.append(balances)
 
         def write(conn: Conn) -> None:
-            # Runs of the same statement go as one executemany; order is kept otherwise.
-            with conn.pipeline(), conn.cursor() as cur:
-                for sql, run in itertools.groupby(statements, key=lambda s: s[0]):
-                    cur.executemany(sql, [params for _, params in run])
+            with conn.cursor() as cur:
+                for step in steps:
+                    if isinstance(step, _Copy):
+                        with cur.copy(step.sql) as copy:
+                            copy.write("".join(map(_transaction_line, step.rows)))
+                        continue
+                    # Runs of the same statement go as one executemany; order is kept.
+                    for sql, run in itertools.groupby(step, key=lambda s: s[0]):
+                        cur.executemany(sql, [params for _, params in run])
 
         return self.cp.commit_batch(expected, batch[-1].position, write)
 
     def _statements(self, item: Positioned) -> list[Statement]:
         handler = self._handlers.get(type(item.event))
         return handler(item) if handler else []
+
+
+@dataclass(frozen=True, slots=True)
+class _Copy:
+    sql: Composed
+    rows: list[list[Any]]
+
+
+def _transaction_line(row: list[Any]) -> str:
+    """One ``transactions`` row in COPY text format (columns as in ``copy_transactions``);
+    ids, amounts, codes and dates never need escaping, free text does."""
+    (txn, user, account, category, amount, currency, kind, date, memo, fitid, splits, source,
+     position) = row  # fmt: skip
+    return (
+        f"{txn}\t{user}\t{account}\t{NULL if category is None else category}\t{amount}\t"
+        f"{currency}\t{kind}\t{date.isoformat()}\t{text(memo)}\t{text(fitid)}\t"
+        f"{text(splits)}\t{source}\t{position}\n"
+    )
+
+
+# Events whose statements touch transactions by something else than their id.
+_CASCADES = frozenset({Account.Closed, Category.Deleted})
+
+
+class _Fold:
+    """A batch's writes in event order. Transactions recorded in the batch stay in memory
+    (amended or deleted there) and go to PostgreSQL with one COPY, written before any
+    statement that could touch them by account or category, so the result is the one
+    of applying every event in order, at the cost of one COPY row per new transaction."""
+
+    def __init__(self, copy_sql: Composed) -> None:
+        self.copy_sql = copy_sql
+        self.fresh: dict[Any, list[Any]] = {}
+        self._steps: list[_Copy | list[Statement]] = [[]]
+
+    def record(self, txn_id: Any, row: list[Any]) -> None:
+        self.fresh[txn_id] = row
+
+    def then(self, statements: list[Statement], *, cascade: bool) -> None:
+        last = self._steps[-1]
+        assert isinstance(last, list)
+        if not cascade:
+            last.extend(statements)
+            return
+        self._flush()
+        last.extend(statements)
+        self._steps.append([])  # later rows are copied after these statements
+
+    def _flush(self) -> None:
+        if self.fresh:
+            self._steps[-1:-1] = [_Copy(self.copy_sql, list(self.fresh.values()))]
+            self.fresh = {}
+
+    def steps(self) -> list[_Copy | list[Statement]]:
+        # Fresh rows first: statements after the last cascade only touch older rows by id.
+        self._flush()
+        return [step for step in self._steps if not isinstance(step, list) or step]
 
 
 def _balance_deltas(batch: Sequence[Positioned]) -> dict[tuple[str, str], int]:
@@ -91,10 +169,47 @@ class _Statements:
     batch and its checkpoint commit together (see runner)."""
 
     def __init__(self, s: Identifier) -> None:
+        # Composed once per text: composing per event cost more than the event's write.
+        @functools.cache
         def q(text: str) -> Composed:
             return SQL(text).format(s=s)
 
         self.q = q
+        self.copy_transactions = q(
+            "COPY {s}.transactions (id, user_id, account_id, category_id, amount, currency, "
+            "type, date, memo, fitid, splits, source, recorded_position) FROM STDIN"
+        )
+
+    @staticmethod
+    def transaction_row(p: Positioned) -> list[Any]:
+        e = p.event
+        return [
+            e.originator_id,
+            e.user_id,
+            e.account_id,
+            e.category_id,
+            e.amount,
+            e.currency,
+            type_name(e.amount),
+            e.date,
+            e.memo,
+            e.fitid,
+            orjson.dumps(e.splits).decode(),
+            e.source,
+            p.position,
+        ]
+
+    @staticmethod
+    def amend_row(row: list[Any], e: Any) -> None:
+        """What ``transaction_amended`` does, on a row not written yet."""
+        row[3], row[4], row[6], row[7], row[8] = (
+            e.category_id,
+            e.amount,
+            type_name(e.amount),
+            e.date,
+            e.memo,
+        )
+        row[10] = orjson.dumps(e.splits).decode()
 
     def bank_registered(self, p: Positioned) -> list[Statement]:
         e = p.event
@@ -193,34 +308,6 @@ class _Statements:
             (self.q("DELETE FROM {s}.categories WHERE id = %s"), (i,)),
         ]
 
-    def transaction_recorded(self, p: Positioned) -> list[Statement]:
-        e = p.event
-        return [
-            (
-                self.q(
-                    "INSERT INTO {s}.transactions (id, user_id, account_id, category_id, amount, "
-                    "currency, type, date, memo, fitid, splits, source, recorded_position) VALUES "
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (id) DO NOTHING"
-                ),
-                (
-                    e.originator_id,
-                    e.user_id,
-                    e.account_id,
-                    e.category_id,
-                    e.amount,
-                    e.currency,
-                    type_for(e.amount).value,
-                    e.date,
-                    e.memo,
-                    e.fitid,
-                    orjson.dumps(e.splits).decode(),
-                    e.source,
-                    p.position,
-                ),
-            ),
-        ]
-
     def transaction_amended(self, p: Positioned) -> list[Statement]:
         e = p.event
         return [
@@ -232,7 +319,7 @@ class _Statements:
                 (
                     e.category_id,
                     e.amount,
-                    type_for(e.amount).value,
+                    type_name(e.amount),
                     e.date,
                     e.memo,
                     orjson.dumps(e.splits).decode(),

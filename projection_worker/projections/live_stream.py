@@ -20,6 +20,7 @@ from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import PostgresCheckpoint
 from projection_worker.runner import Positioned
 from shared.backplane import LiveBatch, Publisher
+from shared.copy_text import json_field
 from shared.live import public_message
 
 logger = logging.getLogger(__name__)
@@ -28,14 +29,16 @@ logger = logging.getLogger(__name__)
 class LiveStream(PostgresBlueGreen):
     name = "live_stream"
     TABLES = ("live_log",)
+    DEFERRED_INDEXES = ("live_log_user_idx",)
 
     def __init__(self, pool: ConnectionPool, schema: str, publisher: Publisher | None) -> None:
         self.pool, self.publisher = pool, publisher
         self.cp = PostgresCheckpoint(pool, schema, self.name)
-        self._insert = SQL(
-            "INSERT INTO {}.live_log (position, user_id, message) VALUES (%s, %s, %s) "
-            "ON CONFLICT (position) DO NOTHING"
-        ).format(Identifier(schema))
+        # COPY, not INSERT: positions are unique and a batch commits with its checkpoint,
+        # so no row can be written twice, and COPY is several times faster to rebuild.
+        self._copy = SQL("COPY {}.live_log (position, user_id, message) FROM STDIN").format(
+            Identifier(schema)
+        )
 
     def clone(self, schema: str) -> LiveStream:
         # A rebuild never publishes: clients already received these messages live.
@@ -47,12 +50,15 @@ class LiveStream(PostgresBlueGreen):
             public = public_message(item.event, item.position)
             if public is not None:
                 messages.append(public)
-        rows = [(m["position"], user, orjson.dumps(m).decode()) for user, m in messages]
+        lines = b"".join(
+            b"%d\t%s\t%s\n" % (m["position"], user.encode(), json_field(orjson.dumps(m)))
+            for user, m in messages
+        )
 
         def write(conn: Connection[tuple[object, ...]]) -> None:
-            if rows:
-                with conn.cursor() as cur:
-                    cur.executemany(self._insert, rows)
+            if lines:
+                with conn.cursor() as cur, cur.copy(self._copy) as copy:
+                    copy.write(lines)
 
         if not self.cp.commit_batch(expected, batch[-1].position, write):
             return False

@@ -24,6 +24,14 @@ def type_for(amount: int) -> TransactionType:
     return TransactionType.CREDIT if amount >= 0 else TransactionType.DEBIT
 
 
+_CREDIT, _DEBIT = TransactionType.CREDIT.value, TransactionType.DEBIT.value
+
+
+def type_name(amount: int) -> str:
+    """``type_for(amount).value`` without the enum lookups (projections call it per row)."""
+    return _CREDIT if amount >= 0 else _DEBIT
+
+
 @dataclass(frozen=True, slots=True)
 class Split:
     id: str

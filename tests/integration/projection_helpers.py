@@ -37,15 +37,26 @@ def snapshot(settings: Settings, schema: str) -> dict[str, list[tuple[Any, ...]]
         }
 
 
-def clean_build(settings: Settings, ledger: Ledger, schema: str) -> None:
-    """Project every event from position 0 into a fresh schema."""
+def clean_build(
+    settings: Settings, ledger: Ledger, schema: str, *, after: int = 0, batch: int = 500
+) -> None:
+    """Project every event after ``after`` (default: all) into a fresh schema."""
     with psycopg.connect(settings.readmodel_dsn, autocommit=True) as conn:
         conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
         for statement in readmodel_ddl(schema):
             conn.execute(statement)
     pool = readmodel_pool(settings, max_size=2)
     try:
-        Runner(ledger, [LedgerTables(pool, schema)]).catch_up()
+        tables = LedgerTables(pool, schema)
+        if after:
+            with pool.connection() as conn:
+                conn.execute(
+                    SQL(
+                        "UPDATE {}.projection_checkpoints SET position = %s WHERE name = %s"
+                    ).format(Identifier(schema)),
+                    (after, tables.name),
+                )
+        Runner(ledger, [tables], batch=batch).catch_up()
     finally:
         pool.close()
 

@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import httpx
 import psycopg
 import redis
 
-from projection_worker.projections.ledger_tables import LedgerTables, Statement
+from projection_worker.projections.ledger_tables import LedgerTables
 from projection_worker.runner import Positioned, Runner
 from scenarios.data import append_transactions
 from shared.devstack import free_port
@@ -157,10 +158,10 @@ class _BuggyTables(LedgerTables):
     name = "poison_probe"
     poison: int = -1
 
-    def _statements(self, item: Positioned) -> list[Statement]:
-        if item.position == self.poison:
+    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
+        if any(item.position == self.poison for item in batch):
             raise ValueError("cannot project this event")
-        return super()._statements(item)
+        return super().apply(batch, expected)
 
 
 def test_poison_event_is_recorded_and_stops_its_projection_only(

@@ -18,6 +18,7 @@ from redis import Redis
 
 from projection_worker.catalog import Rebuildable, projections
 from projection_worker.rebuild import rebuild
+from projection_worker.rebuild_processes import rebuild_in_processes
 from scenarios.data import append_transactions
 from shared.eventstore import Ledger
 from shared.settings import Settings
@@ -127,8 +128,9 @@ def test_rebuild_under_writes_never_shows_partial_state_and_ends_like_a_clean_bu
     for thread in threads:
         thread.start()
     try:
-        for projection in catalog:
-            rebuild(ledger, projection, batch=500, stream=io.StringIO())
+        # As `valorize projections rebuild --all`: processes side by side, one pass each.
+        names = [p.name for p in catalog]
+        rebuild_in_processes(settings, names, batch=500, processes=2, stream=io.StringIO())
     finally:
         stop.set()
         for thread in threads:
@@ -169,11 +171,12 @@ def test_an_interrupted_rebuild_resumes_and_switches_cleanly(
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         wait_for(lambda: (tables.staging_position() or 0) > 0, timeout=60)
     finally:
-        process.send_signal(signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)  # the command and its rebuild processes
         process.wait(timeout=10)
     interrupted_at = tables.staging_position()
     assert interrupted_at is not None
@@ -216,4 +219,4 @@ def test_a_vector_rebuild_lost_between_flushes_resumes_to_the_same_index(
         rebuilt = load(index_path(live_root(tmp_path / "vectors"), user_id), 256)
         expected = load(index_path(live_root(tmp_path / "clean"), user_id), 256)
         assert rebuilt.entries == expected.entries
-        assert rebuilt.index.ntotal == expected.index.ntotal
+        assert rebuilt.settle().ntotal == expected.settle().ntotal
