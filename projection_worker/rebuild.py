@@ -199,7 +199,8 @@ class _Lane(threading.Thread):
         # A few pages ahead at most: memory stays bounded by the slowest read model.
         self._pages: queue.Queue[list[Positioned] | None] = queue.Queue(maxsize=4)
 
-    def put(self, page: list[Positioned]) -> None:
+    def put(self, page: list[Positioned] | None) -> None:
+        """Queue ``page`` (None: no more), unless the lane has stopped."""
         while self.is_alive():
             try:
                 self._pages.put(page, timeout=0.5)
@@ -208,16 +209,8 @@ class _Lane(threading.Thread):
                 continue
 
     def close(self) -> None:
-        self.put_end()
+        self.put(None)
         self.join()
-
-    def put_end(self) -> None:
-        while self.is_alive():
-            try:
-                self._pages.put(None, timeout=0.5)
-                return
-            except queue.Full:
-                continue
 
     def run(self) -> None:
         while (page := self._pages.get()) is not None:
