@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
     build.add_argument("--restart", action="store_true", help="discard an interrupted rebuild")
     args = parser.parse_args(argv)
     settings = get_settings()
-    ledger, pool = open_ledger(settings), readmodel_pool(settings, max_size=8)
+    ledger, pool = open_ledger(settings), readmodel_pool(settings, max_size=4)
     redis = Redis.from_url(settings.redis_url)
     try:
         catalog = projections(settings, pool, redis, None)

@@ -138,27 +138,11 @@ def _rebuild_all(
     name = chosen[0].name if len(chosen) == 1 else "all"
     start = min(staging.checkpoint() for staging in stagings)
     progress = Progress(name, start, ledger.head(), stream or sys.stderr)
-    if report is not None:
-        report("start", start, progress.total)
     lanes = [_Lane(staging) for staging in stagings]
-    runner = Runner(ledger, [], batch=batch)
     try:
         for lane in lanes:
             lane.start()
-        position = start
-        while True:  # writes go on meanwhile: close in until one page remains
-            page = runner.read(position, batch)
-            if page:
-                position = page[-1].position
-                for lane in lanes:
-                    lane.put(page)
-            progress.total = ledger.head()
-            low = min(lane.position for lane in lanes)
-            progress.update(low)
-            if report is not None:
-                report("position", low, progress.total)
-            if len(page) < batch and progress.total - position <= batch:
-                break
+        _feed(ledger, lanes, progress, report or _unheard, batch)
     finally:
         for lane in lanes:
             lane.close()
@@ -168,6 +152,31 @@ def _rebuild_all(
     for projection, staging in zip(chosen, stagings, strict=True):
         _promote(ledger, projection, staging, batch)
     return progress.finish(max(projection.checkpoint() for projection in chosen))
+
+
+def _unheard(kind: str, position: int, total: int) -> None:
+    pass
+
+
+def _feed(
+    ledger: Ledger, lanes: list[_Lane], progress: Progress, report: Report, batch: int
+) -> None:
+    """Read pages from the slowest lane's position and hand each to every lane, while
+    writes go on, until one page from the head (the promotion's catch-up does the rest)."""
+    runner, position = Runner(ledger, [], batch=batch), progress.start
+    report("start", position, progress.total)
+    while not any(lane.error is not None for lane in lanes):  # else: raised by the caller
+        page = runner.read(position, batch)
+        if page:
+            position = page[-1].position
+            for lane in lanes:
+                lane.put(page)
+        progress.total = ledger.head()
+        low = min(lane.position for lane in lanes)
+        progress.update(low)
+        report("position", low, progress.total)
+        if len(page) < batch and progress.total - position <= batch:
+            return
 
 
 def _promote(ledger: Ledger, projection: Rebuildable, staging: Rebuildable, batch: int) -> None:

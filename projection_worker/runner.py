@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import psycopg
 import redis.exceptions
@@ -35,9 +34,9 @@ TRANSIENT = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Positioned:
-    """A decoded domain event with its global position."""
+class Positioned(NamedTuple):
+    """A decoded domain event with its global position (a tuple: replays make millions,
+    and a frozen dataclass cost a third of decoding one)."""
 
     position: int
     topic: str

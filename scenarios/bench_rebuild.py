@@ -39,6 +39,15 @@ def raw_read(ledger: Ledger) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
+def quiesce(ledger: Ledger) -> None:
+    """Start each measurement on a quiet machine: the writes of the one before (files in
+    the page cache, PostgreSQL's dirty buffers) are flushed first, not during it."""
+    os.sync()
+    with ledger.connection() as conn:
+        conn.execute("CHECKPOINT")
+    time.sleep(2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -55,6 +64,7 @@ def main() -> None:
         catalog = projections(stack.settings, pool, redis, None)
         chosen = [p for p in catalog if p.name not in args.skip]
         for projection in chosen:
+            quiesce(ledger)
             began = time.perf_counter()
             rebuild(ledger, projection, restart=True, stream=io.StringIO())
             took = time.perf_counter() - began
@@ -64,6 +74,7 @@ def main() -> None:
         # models (as many as cores), each reading the history once; timed start to end,
         # process start-up included.
         names = [p.name for p in chosen]
+        quiesce(ledger)
         began = time.perf_counter()
         rebuild_in_processes(stack.settings, names, restart=True, stream=io.StringIO())
         together = time.perf_counter() - began

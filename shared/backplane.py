@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from shared.live import encode
+
 logger = logging.getLogger(__name__)
 CHANNEL = "valorize:live"
 
@@ -33,7 +35,7 @@ class LiveBatch:
     messages: list[tuple[str, dict[str, Any]]]
 
     def encode(self) -> bytes:
-        return orjson.dumps({"after": self.after, "upto": self.upto, "messages": self.messages})
+        return encode({"after": self.after, "upto": self.upto, "messages": self.messages})
 
     @classmethod
     def decode(cls, raw: bytes | str) -> LiveBatch:

@@ -20,6 +20,10 @@ class Embedder(Protocol):
 
     def embed(self, texts: list[str]) -> Vectors: ...
 
+    def vector(self, text: str) -> Vectors:
+        """One text's vector; possibly shared with other callers, so never modify it."""
+        ...
+
 
 def _normalise(text: str) -> str:
     # "Café  PADARIA" and "cafe padaria" should land together: fold case and accents.
@@ -51,6 +55,10 @@ class HashedNgrams:
                 vector[h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else vector
+
+    def vector(self, text: str) -> Vectors:
+        vector: Vectors = self._cached(text)
+        return vector
 
     def embed(self, texts: list[str]) -> Vectors:
         if not texts:

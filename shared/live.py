@@ -27,21 +27,36 @@ global position: a client resumes by sending the last one it saw.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from shared.domain.accounts import Account
 from shared.domain.budgets import Budget
 from shared.domain.categories import Category
 from shared.domain.transactions import Transaction, type_name
-from shared.resources import atom
 
 Data = dict[str, Any]
+
+# Messages hold datetimes and UUIDs as objects and are only ever turned into JSON by
+# ``encode``: orjson writes them in C exactly as ``DATE_ATOM`` and ``str(uuid)`` would
+# (seconds, "+00:00"), where formatting them in Python was most of a message's cost.
+OPTIONS = orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_NAIVE_UTC
+
+
+def encode(value: Any) -> bytes:
+    """A message, or anything holding messages, as JSON."""
+    return orjson.dumps(value, option=OPTIONS)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 def _account(e: Any) -> Data:
     data = {
-        "id": str(e.originator_id),
+        "id": e.originator_id,
         "name": e.name,
         "number": e.number,
         "type": e.type,
@@ -54,7 +69,7 @@ def _account(e: Any) -> Data:
 
 def _category(e: Any) -> Data:
     return {
-        "id": str(e.originator_id),
+        "id": e.originator_id,
         "name": e.name,
         "description": e.description,
         "color": e.color,
@@ -64,20 +79,20 @@ def _category(e: Any) -> Data:
 
 def _transaction(e: Any, delta: int) -> Data:
     return {
-        "id": str(e.originator_id),
+        "id": e.originator_id,
         "account_id": e.account_id,
         "category_id": e.category_id,
         "amount": e.amount,
         "currency": e.currency,
         "type": type_name(e.amount),
-        "date": atom(e.date),
+        "date": _utc(e.date),
         "memo": e.memo,
         "balance_delta": delta,
     }
 
 
 def _only_id(e: Any) -> Data:
-    return {"id": str(e.originator_id)}
+    return {"id": e.originator_id}
 
 
 PUBLIC: dict[type, tuple[str, Callable[[Any], Data]]] = {
@@ -98,7 +113,7 @@ PUBLIC: dict[type, tuple[str, Callable[[Any], Data]]] = {
     Transaction.Deleted: (
         "transaction.deleted",
         lambda e: {
-            "id": str(e.originator_id),
+            "id": e.originator_id,
             "account_id": e.account_id,
             "currency": e.currency,
             "balance_delta": -e.amount,
@@ -107,14 +122,14 @@ PUBLIC: dict[type, tuple[str, Callable[[Any], Data]]] = {
     Budget.Created: (
         "budget.created",
         lambda e: {
-            "id": str(e.originator_id),
+            "id": e.originator_id,
             "category_id": e.category_id,
             "name": e.name,
             "currency": e.currency,
         },
     ),
-    Budget.Reopened: ("budget.updated", lambda e: {"id": str(e.originator_id), "name": e.name}),
-    Budget.Renamed: ("budget.updated", lambda e: {"id": str(e.originator_id), "name": e.name}),
+    Budget.Reopened: ("budget.updated", lambda e: {"id": e.originator_id, "name": e.name}),
+    Budget.Renamed: ("budget.updated", lambda e: {"id": e.originator_id, "name": e.name}),
     Budget.Deleted: ("budget.deleted", _only_id),
 }
 
@@ -130,6 +145,6 @@ def public_message(event: Any, position: int) -> tuple[str, Data] | None:
     return str(user_id), {
         "type": name,
         "position": position,
-        "time": atom(timestamp),
+        "time": _utc(timestamp),
         "data": shape(event),
     }

@@ -36,8 +36,10 @@ class FastJSONTranscoder(JSONTranscoder):
         # Bottom-up, as json's object_hook: the data of a marker is decoded first.
         for key, item in obj.items():
             kind = item.__class__
-            if kind is dict or kind is list:
-                obj[key] = self._walk(item)
+            if kind is dict:
+                obj[key] = self._object(item)
+            elif kind is list and item:
+                obj[key] = [self._walk(value) for value in item]
         if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
             name = obj["_type_"]
             try:

@@ -32,8 +32,9 @@ class MemoIndex:
     position: int = 0
     entries: dict[int, dict[str, str | None]] = field(default_factory=dict)
     index: Any = None
-    pending: dict[int, Vectors] = field(default_factory=dict)
-    by_txn: dict[str | None, int] = field(default_factory=dict)
+    pending: dict[int, Vectors] = field(default_factory=dict, init=False)
+    # Derived from ``entries`` (never saved): the faiss id of a transaction, without a scan.
+    by_txn: dict[str | None, int] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         if self.index is None:
@@ -81,23 +82,32 @@ def index_path(root: Path, user_id: str) -> Path:
     return root / user_id[:2] / f"{user_id}.faiss"
 
 
-def save(path: Path, memo: MemoIndex) -> None:
-    """Write-then-rename: readers see the old file or the new one, never half of one."""
+Parts = list[Any]  # bytes-like pieces of one file, written in order
+
+
+def encode(memo: MemoIndex) -> Parts:
+    """The file's bytes, as pieces (the serialised index is not copied again)."""
     meta = orjson.dumps(
-        {
-            "dim": memo.dim,
-            "position": memo.position,
-            "entries": {str(k): v for k, v in memo.entries.items()},
-        }
+        {"dim": memo.dim, "position": memo.position, "entries": memo.entries},
+        option=orjson.OPT_NON_STR_KEYS,  # faiss ids as JSON keys: "123"
     )
-    blob = faiss.serialize_index(memo.settle()).tobytes()
+    return [struct.pack("<Q", len(meta)), meta, faiss.serialize_index(memo.settle())]
+
+
+def write(path: Path, parts: Parts) -> None:
+    """Write-then-rename: readers see the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     with tmp.open("wb") as out:
-        out.write(struct.pack("<Q", len(meta)) + meta + blob)
+        for part in parts:
+            out.write(part)
         out.flush()
         os.fsync(out.fileno())
     tmp.replace(path)
+
+
+def save(path: Path, memo: MemoIndex) -> None:
+    write(path, encode(memo))
 
 
 def load(path: Path, dim: int) -> MemoIndex:

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
@@ -21,7 +20,7 @@ from projection_worker.projections.checkpoints import PostgresCheckpoint
 from projection_worker.runner import Positioned
 from shared.backplane import LiveBatch, Publisher
 from shared.copy_text import json_field
-from shared.live import public_message
+from shared.live import encode, public_message
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ class LiveStream(PostgresBlueGreen):
             if public is not None:
                 messages.append(public)
         lines = b"".join(
-            b"%d\t%s\t%s\n" % (m["position"], user.encode(), json_field(orjson.dumps(m)))
+            b"%d\t%s\t%s\n" % (m["position"], user.encode(), json_field(encode(m)))
             for user, m in messages
         )
 

@@ -12,18 +12,18 @@ import contextlib
 import fcntl
 import os
 import shutil
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from projection_worker.runner import Positioned
 from shared.domain.transactions import Transaction
 from shared.embedding import Embedder
-from shared.vectors import MemoIndex, index_path, load, save
+from shared.vectors import MemoIndex, Parts, encode, index_path, load, save, write
 
 LIVE, STAGING = "current", "rebuild"
 
@@ -49,9 +49,10 @@ class MemoVectors:
     """Rebuilt blue-green in ``base/rebuild``, then promoted by switching the symlink.
 
     Live, every batch writes its users' files, then the checkpoint. A rebuild instead
-    keeps the indexes in memory and writes them after ``flush_every`` events, then after
-    gaps as long as the history already written, and before promotion (writing each
-    touched file per batch would cost the square of the history);
+    keeps the indexes in memory and writes them (on a thread) after ``flush_every``
+    events, then after gaps as long as the history already written, never more often
+    than every ``flush_seconds``, and before promotion (writing each touched file per
+    batch would cost the square of the history);
     the checkpoint file only ever follows the files, so an interrupted rebuild resumes
     from the last flush and each file skips what it already has.
     """
@@ -60,19 +61,27 @@ class MemoVectors:
     store = "faiss"
 
     def __init__(
-        self, base: Path, embedder: Embedder, root: Path | None = None, flush_every: int = 0
+        self,
+        base: Path,
+        embedder: Embedder,
+        root: Path | None = None,
+        flush_every: int = 0,
+        flush_seconds: float = 60.0,
     ) -> None:
         self.base, self.embedder = base, embedder
         self.root = root or live_root(base)
         self.root.mkdir(parents=True, exist_ok=True)
         self._checkpoint = self.root / "checkpoint.json"
         self._failed = self.root / "failed.json"
-        self.flush_every = flush_every
+        self.flush_every, self.flush_seconds = flush_every, flush_seconds
+        self._flushed_when = time.monotonic()
         self._memory: dict[str, MemoIndex] = {}
         self._dirty: set[str] = set()
         self._position: int | None = None
         self._unflushed = 0
         self._flushed_at = 0
+        self._writer: threading.Thread | None = None
+        self._write_error: BaseException | None = None
 
     def staging_position(self) -> int | None:
         staging = self.base / STAGING
@@ -90,6 +99,7 @@ class MemoVectors:
     def promote(self, staging: MemoVectors, settle: Callable[[], None]) -> None:
         settle()
         staging.flush()
+        staging.settle_writes()
         old = (self.base / LIVE).resolve()
         target = self.base / f"v{time.time_ns()}"
         staging.root.rename(target)
@@ -148,20 +158,49 @@ class MemoVectors:
             # Every flush rewrites every index, so the gap between flushes doubles with
             # the history already written: the total written stays under twice the
             # final size (fixed gaps wrote the square of it), and a lost process loses
-            # at most half of its work.
-            if self._unflushed >= max(self.flush_every, self._flushed_at):
+            # at most half of its work, or the last minute of it.
+            if self._unflushed >= max(self.flush_every, self._flushed_at) and (
+                time.monotonic() - self._flushed_when >= self.flush_seconds
+            ):
                 self.flush()
         return True
 
     def flush(self) -> None:
-        """Write the buffered indexes, then the checkpoint that covers them."""
-        for user_id in self._dirty:
-            save(index_path(self.root, user_id), self._memory[user_id])
+        """Write the buffered indexes, then the checkpoint that covers them.
+
+        The indexes are serialised here and written (and fsynced) by a thread, so the
+        disk works while the rebuild goes on; the previous write is waited for first,
+        and ``settle_writes`` waits for the last one.
+        """
+        self.settle_writes()
+        files = [(index_path(self.root, u), encode(self._memory[u])) for u in self._dirty]
         self._dirty.clear()
-        if self._position is not None:
-            self._write_checkpoint(self._position)
-            self._flushed_at = self._position
-        self._unflushed = 0
+        position, self._unflushed = self._position, 0
+        self._flushed_when = time.monotonic()
+        if position is not None:
+            self._flushed_at = position
+        self._writer = threading.Thread(
+            target=self._write, args=(files, position), name="memo-flush", daemon=True
+        )
+        self._writer.start()
+
+    def settle_writes(self) -> None:
+        """Wait for the last flush to be on disk; raise what it failed with."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        if self._write_error is not None:
+            error, self._write_error = self._write_error, None
+            raise error
+
+    def _write(self, files: list[tuple[Path, Parts]], position: int | None) -> None:
+        try:
+            for path, parts in files:
+                write(path, parts)
+            if position is not None:
+                self._write_checkpoint(position)  # only once every file is durable
+        except BaseException as exc:  # surfaced on the rebuild's thread
+            self._write_error = exc
 
     def _apply_user(self, user_id: str, items: list[Positioned]) -> None:
         path = index_path(self.root, user_id)
@@ -169,10 +208,8 @@ class MemoVectors:
         fresh = [i for i in items if i.position > memo.position]
         if not fresh:
             return
-        texts = [i.event.memo or "" for i in fresh if not isinstance(i.event, Transaction.Deleted)]
-        vectors = iter(self.embedder.embed(texts))
         for item in fresh:
-            self._apply_one(memo, item, vectors)
+            self._apply_one(memo, item, self.embedder)
         memo.position = fresh[-1].position
         if self.flush_every:
             self._memory[user_id] = memo
@@ -181,14 +218,14 @@ class MemoVectors:
             save(path, memo)
 
     @staticmethod
-    def _apply_one(memo: MemoIndex, item: Positioned, vectors: Iterator[Any]) -> None:
+    def _apply_one(memo: MemoIndex, item: Positioned, embedder: Embedder) -> None:
         e, txn_id = item.event, str(item.event.originator_id)
         if isinstance(e, Transaction.Deleted):
             faiss_id = memo.id_of(txn_id)
             if faiss_id is not None:
                 memo.remove(faiss_id)
             return
-        vector = next(vectors)
+        vector = embedder.vector(e.memo or "")
         faiss_id = memo.id_of(txn_id) if isinstance(e, Transaction.Amended) else None
         memo.upsert(faiss_id or item.position, txn_id, e.category_id, vector)
 

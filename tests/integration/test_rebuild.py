@@ -200,8 +200,9 @@ def test_a_vector_rebuild_lost_between_flushes_resumes_to_the_same_index(
     _backlog(ledger, _user(api), 1_000)
     live = MemoVectors(tmp_path / "vectors", HashedNgrams())
     staging = live.staging(restart=True)
-    staging.flush_every = 300
+    staging.flush_every, staging.flush_seconds = 300, 0.0
     Runner(ledger, [staging], batch=100).catch_up_one(staging)
+    staging.settle_writes()  # the process is lost once its last flush is on disk
     flushed = live.staging_position()
     assert flushed is not None
     assert flushed < ledger.head()  # the rest was only in memory: "lost" with the process
