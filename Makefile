@@ -52,7 +52,7 @@ bench: install ## every benchmark, short versions (well under 15 minutes), then 
 	$(BIN)/python -m scenarios.bench_rebuild --events 100000
 	$(BIN)/python -m scenarios.run --time-scale 0.05 --vu-scale 0.25 --queue-total 51580
 
-bench-writes: install ## POST /api/transactions at 1/16/64 clients; store appends vs raw psycopg INSERTs
+bench-writes: install ## POST /api/transactions; single-command appends vs library save() and raw INSERTs; lock-hold model
 	$(BIN)/python -m scenarios.bench_writes
 
 bench-reads: install ## projection throughput, commit-to-visible latency, GET /api/transactions vs GET /up

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypedDict
 
 from redis import Redis
@@ -35,11 +36,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
         ledger = open_ledger(settings)
+        executor = ThreadPoolExecutor(settings.command_threads, thread_name_prefix="command")
         pool = readmodel_pool(settings)
         wakeup = wakeup_from(settings)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         marks = RedisWriteMarks(redis) if redis is not None else NullMarks()
-        committer = GroupCommitter(ledger) if settings.group_commit else None
+        committer = GroupCommitter(ledger, on_commit=marks.mark) if settings.group_commit else None
         balances = PostgresBalances(pool, settings.readmodel_schema)
         store = Store(ledger, balances, wakeup, marks, committer)
         handlers = Handlers(
@@ -52,10 +54,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # read through the store's own pool.
             tokens=PostgresTokens(ledger.connection, settings.eventstore_schema),
             max_body_bytes=settings.max_body_bytes,
+            executor=executor,
         )
         try:
             yield {"handlers": handlers}
         finally:
+            executor.shutdown(wait=True)
             if committer is not None:
                 committer.close()
             wakeup.close()

@@ -44,14 +44,15 @@ class Store:
     def append(
         self, user_id: UUID, *aggregates: Aggregate, token_grants: list[TokenGrant] | None = None
     ) -> int:
-        """Commit (grouped with concurrent commands); then mark the user's position
-        (read-your-writes) and wake the projections (a hint only: the worker's sweep
-        catches up if it is lost)."""
+        """Commit (grouped with concurrent commands), with the user's position marked
+        (read-your-writes) before returning; then wake the projections (a hint only: the
+        worker's sweep catches up if it is lost)."""
         if self.committer is not None:
-            position = self.committer.append(*aggregates, token_grants=token_grants)
+            # The committer marks each group at once (its ``on_commit``).
+            position = self.committer.append(*aggregates, token_grants=token_grants, owner=user_id)
         else:
             position = self.ledger.append(*aggregates, token_grants=token_grants or [])
-        self.marks.mark(user_id, position)
+            self.marks.mark([(user_id, position)])
         self.wakeup.notify(position)
         return position
 

@@ -30,6 +30,8 @@ class Stack:
     env: dict[str, str]
     urls: dict[str, str]
     root: Path
+    pids: dict[str, int]  # service -> its process (group leader of its workers)
+    replicas: dict[str, list[str]]  # service -> the URL of each of its instances
 
 
 def _spawn(name: str, port: int, env: dict[str, str], root: Path, workers: int) -> int:
@@ -65,8 +67,13 @@ def _wait(url: str) -> None:
 
 
 @contextlib.contextmanager
-def bench_stack(services: dict[str, int], **extra_env: str) -> Iterator[Stack]:
-    """Start servers and the given services (name -> uvicorn workers)."""
+def bench_stack(
+    services: dict[str, int], instances: dict[str, int] | None = None, **extra_env: str
+) -> Iterator[Stack]:
+    """Start servers and the given services (name -> uvicorn workers), ``instances[name]``
+    processes of a service each on its own port, as instances behind a load balancer
+    (uvicorn's workers share one socket, and a few keep-alive connections then often all
+    land on one of them)."""
     root = Path(tempfile.mkdtemp(prefix="valorize-bench-"))
     pids: list[int] = []
     pg = start_postgres(root / "pg", free_port())
@@ -97,14 +104,20 @@ def bench_stack(services: dict[str, int], **extra_env: str) -> Iterator[Stack]:
     settings = settings_from(env)
     try:
         migrate(settings)
-        urls = {}
+        replicas: dict[str, list[str]] = {}
+        services_pids: dict[str, int] = {}
         for name, workers in services.items():
-            port = worker_port if name == "worker" else free_port()
-            pids.append(_spawn(name, port, env, root, workers))
-            urls[name] = f"http://127.0.0.1:{port}"
-        for url in urls.values():
+            for _ in range((instances or {}).get(name, 1)):
+                port = worker_port if name == "worker" else free_port()
+                pids.append(_spawn(name, port, env, root, workers))
+                services_pids.setdefault(name, pids[-1])
+                replicas.setdefault(name, []).append(f"http://127.0.0.1:{port}")
+                if name == "worker":
+                    break  # one worker: the wake-up tasks name its port
+        for url in (url for urls in replicas.values() for url in urls):
             _wait(f"{url}/up")
-        yield Stack(settings, env, urls, root)
+        urls = {name: found[0] for name, found in replicas.items()}
+        yield Stack(settings, env, urls, root, services_pids, replicas)
     finally:
         for pid in reversed(pids):
             stop(pid)

@@ -8,6 +8,7 @@ them costs only the wait (reads stay correct, possibly a little stale), never da
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -30,13 +31,16 @@ def mark_key(user_id: UUID | str) -> str:
 
 
 class WriteMarks(Protocol):
-    """Port (command side): remember that ``user_id`` wrote up to ``position``."""
+    """Port (command side): remember that each user wrote up to a position.
 
-    def mark(self, user_id: UUID, position: int) -> None: ...
+    Called before the writes are acknowledged, with every write of a group commit at
+    once. Never raises: a lost mark only costs the read-your-writes wait."""
+
+    def mark(self, marks: Sequence[tuple[UUID, int]]) -> None: ...
 
 
 class NullMarks:
-    def mark(self, user_id: UUID, position: int) -> None:
+    def mark(self, marks: Sequence[tuple[UUID, int]]) -> None:
         return None
 
 
@@ -45,8 +49,21 @@ class RedisWriteMarks:
         self._client = client
         self._script = client.register_script(MAX_SCRIPT)
 
-    def mark(self, user_id: UUID, position: int) -> None:
+    def mark(self, marks: Sequence[tuple[UUID, int]]) -> None:
+        highest: dict[UUID, int] = {}
+        for user_id, position in marks:
+            highest[user_id] = max(position, highest.get(user_id, 0))
         try:
-            self._script(keys=[mark_key(user_id)], args=[position, MARK_TTL_SECONDS])
+            if len(highest) == 1:
+                [(user_id, position)] = highest.items()
+                self._script(keys=[mark_key(user_id)], args=[position, MARK_TTL_SECONDS])
+                return
+            # One round trip for the whole group (no MULTI: each mark stands alone).
+            pipe = self._client.pipeline(transaction=False)
+            for user_id, position in highest.items():
+                self._script(
+                    keys=[mark_key(user_id)], args=[position, MARK_TTL_SECONDS], client=pipe
+                )
+            pipe.execute()
         except Exception:
-            logger.warning("could not mark write position for %s", user_id, exc_info=True)
+            logger.warning("could not mark write positions for %s", list(highest), exc_info=True)

@@ -2,18 +2,23 @@
 its own positions once the shared transaction is durable.
 
 The store serialises appends with a table lock (so tailing readers never skip a late
-commit); every append pays a lock, a round trip and a WAL flush. One committer thread
-per process takes whatever commands queued up while the previous append was in flight
-and saves them together: no added wait at low load, fewer, larger transactions under
-load. Guarantees are unchanged: optimistic concurrency per aggregate (a conflicting
-command is retried alone and only it fails), positions are the real ones, and a caller
-is answered only after its events are committed.
+commit); every append pays the lock, a round trip and a WAL flush. Here the callers take
+turns as *leader*: a caller that finds no append in flight commits at once, itself, with
+whatever else is queued (no thread hop, no added wait when idle); callers arriving
+meanwhile queue up, and when the leader's transaction is durable it answers them and hands
+the lead to the oldest queued caller, who commits the whole queue in one transaction.
+Fewer, larger transactions under load, so the lock is held once per batch, not per event.
+
+Guarantees are unchanged: optimistic concurrency per aggregate (a conflicting command is
+retried alone and only it fails), positions are the real ones, and a caller is answered
+only after its events are committed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,53 +29,102 @@ from shared.eventstore import Ledger, TokenGrant
 logger = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Pending:
     events: list[Any]
     grants: list[TokenGrant]
-    done: threading.Event = field(default_factory=threading.Event)
+    owner: Any
+    woken: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False
     position: int = 0
     error: BaseException | None = None
 
 
-class GroupCommitter:
-    def __init__(self, ledger: Ledger, max_batch: int = 500) -> None:
-        self.ledger, self.max_batch = ledger, max_batch
-        self._queue: list[_Pending] = []
-        self._cond = threading.Condition()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
-        self._thread.start()
+@dataclass
+class CommitStats:
+    """Counters for benchmarks: how many transactions carried how many commands."""
 
-    def append(self, *aggregates: Any, token_grants: list[TokenGrant] | None = None) -> int:
-        """Like ``Ledger.append``: returns the last position of these aggregates' events."""
+    transactions: int = 0
+    commands: int = 0
+    events: int = 0
+
+    @property
+    def commands_per_transaction(self) -> float:
+        return self.commands / self.transactions if self.transactions else 0.0
+
+
+OnCommit = Callable[[Sequence[tuple[Any, int]]], None]
+
+
+class GroupCommitter:
+    """``on_commit`` gets each committed group's ``(owner, position)`` pairs, once per group,
+    before any of its callers is answered (e.g. read-your-writes marks, one round trip per
+    group instead of one per command). It must not raise; if it does, it is logged."""
+
+    def __init__(
+        self, ledger: Ledger, max_batch: int = 500, on_commit: OnCommit | None = None
+    ) -> None:
+        self.ledger, self.max_batch, self.on_commit = ledger, max_batch, on_commit
+        self.stats = CommitStats()
+        self._queue: list[_Pending] = []
+        self._lock = threading.Lock()
+        self._leading = False  # an append is in flight; its leader will hand over
+        self._closed = False
+
+    def append(
+        self, *aggregates: Any, token_grants: list[TokenGrant] | None = None, owner: Any = None
+    ) -> int:
+        """Like ``Ledger.append``: returns the last position of these aggregates' events.
+        ``owner`` (e.g. the user) is handed to ``on_commit`` with the position."""
         events = [e for aggregate in aggregates for e in aggregate.collect_events()]
-        pending = _Pending(events, list(token_grants or ()))
-        with self._cond:
+        pending = _Pending(events, list(token_grants or ()), owner)
+        with self._lock:
             if self._closed:
                 raise RuntimeError("group committer closed")
             self._queue.append(pending)
-            self._cond.notify()
-        pending.done.wait()
+            pending.lead = not self._leading
+            self._leading = True
+        if not pending.lead:
+            pending.woken.wait()  # answered, or handed the lead
+        if pending.lead:
+            self._lead()
         if pending.error is not None:
             raise pending.error
         return pending.position
 
     def close(self) -> None:
-        with self._cond:
+        """Refuse new appends; those already queued are still committed by their leaders."""
+        with self._lock:
             self._closed = True
-            self._cond.notify()
-        self._thread.join(timeout=10)
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            self._commit(batch)
+    def _lead(self) -> None:
+        # The leader is always the oldest queued caller, so it is in its own batch.
+        with self._lock:
+            batch = self._queue[: self.max_batch]
+            del self._queue[: self.max_batch]
+        self._commit(batch)
+        self._announce(batch)
+        with self._lock:
+            successor = self._queue[0] if self._queue else None
+            if successor is None:
+                self._leading = False
+            else:
+                successor.lead = True
+        for pending in batch:
+            pending.lead = False
+            pending.woken.set()
+        if successor is not None:
+            successor.woken.set()
+
+    def _announce(self, batch: list[_Pending]) -> None:
+        if self.on_commit is None:
+            return
+        done = [(p.owner, p.position) for p in batch if p.error is None and p.owner is not None]
+        if done:
+            try:
+                self.on_commit(done)
+            except Exception:
+                logger.exception("on_commit failed for %d commands", len(done))
 
     def _commit(self, batch: list[_Pending]) -> None:
         try:
@@ -86,14 +140,14 @@ class GroupCommitter:
         except BaseException as exc:
             for pending in batch:
                 pending.error = exc
-        finally:
-            for pending in batch:
-                pending.done.set()
 
     def _save(self, batch: list[_Pending]) -> None:
         events = [e for pending in batch for e in pending.events]
         grants = [g for pending in batch for g in pending.grants]
         recordings = self.ledger.save(*events, token_grants=grants)
+        self.stats.transactions += 1
+        self.stats.commands += len(batch)
+        self.stats.events += len(events)
         offset = 0
         for pending in batch:
             mine = recordings[offset : offset + len(pending.events)]

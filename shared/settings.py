@@ -37,6 +37,7 @@ class Settings:
     tasks_emulator_host: str
     tasks_service_account: str
     worker_url: str
+    wakeup_interval_seconds: float
     read_wait_seconds: float
     sweep_seconds: float
     max_body_bytes: int
@@ -46,6 +47,7 @@ class Settings:
     ws_queue_size: int
     ws_auth_check_seconds: float
     group_commit: bool
+    command_threads: int
     log_level: str
 
 
@@ -69,6 +71,7 @@ def settings_from(env: dict[str, str]) -> Settings:
         tasks_emulator_host=env.get("CLOUD_TASKS_EMULATOR_HOST", ""),
         tasks_service_account=env.get("CLOUD_TASKS_SERVICE_ACCOUNT", ""),
         worker_url=env.get("PROJECTION_WORKER_URL", ""),
+        wakeup_interval_seconds=_float(env, "WAKEUP_INTERVAL_MS", 25.0) / 1000,
         read_wait_seconds=_float(env, "READ_YOUR_WRITES_TIMEOUT", 2.0),
         sweep_seconds=_float(env, "PROJECTION_SWEEP_SECONDS", 1.0),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
@@ -78,6 +81,7 @@ def settings_from(env: dict[str, str]) -> Settings:
         ws_queue_size=_int(env, "WS_QUEUE_SIZE", 1000),
         ws_auth_check_seconds=_float(env, "WS_AUTH_CHECK_SECONDS", 15.0),
         group_commit=env.get("GROUP_COMMIT", "on").lower() not in ("off", "0", "false", "no"),
+        command_threads=_int(env, "COMMAND_THREADS", 64),
         log_level=env.get("VALORIZE_LOG_LEVEL", "info"),
     )
 

@@ -244,16 +244,21 @@ def ensure_queue(project: str, location: str, queue: str, emulator_host: str | N
 
 
 class BackgroundWakeup:
-    """Sends wake-ups from a background thread, coalescing bursts into one in-flight task.
+    """Sends wake-ups from a background thread: off the request path, coalesced, paced.
 
-    ``notify`` only records the highest position and signals: the request that committed
-    never waits on Cloud Tasks. While a task is being enqueued, later commits are folded
-    into the next one. This is safe because a wake-up is a hint: the worker reads every
-    event after its checkpoint, whatever position the task names.
+    ``notify`` only records the highest position and signals: the command that committed
+    never waits on Cloud Tasks. At most one task is in flight, and tasks are at least
+    ``min_interval_s`` apart; commits in between are folded into the next task. This is
+    safe because a wake-up is a hint and positions become visible in order (the store's
+    lock): a hint for N means every event up to N is readable, and the worker reads every
+    event after its checkpoint, whatever position the task names. Pacing bounds the task
+    rate per instance (Cloud Tasks bills and rate-limits per task) and hands the worker
+    larger batches under load; an idle instance's first hint still leaves at once.
     """
 
-    def __init__(self, inner: Wakeup) -> None:
+    def __init__(self, inner: Wakeup, min_interval_s: float = 0.0) -> None:
         self._inner = inner
+        self._min_interval_s = min_interval_s
         self._cond = threading.Condition()
         self._pending: int | None = None
         self._closed = False
@@ -266,13 +271,21 @@ class BackgroundWakeup:
             self._cond.notify()
 
     def _run(self) -> None:
+        sent_at = float("-inf")
         while True:
             with self._cond:
                 while self._pending is None and not self._closed:
                     self._cond.wait()
                 if self._pending is None:  # closed and drained
                     return
+                # Let later commits fold in until the interval since the last task is up.
+                while (
+                    not self._closed
+                    and (wait := sent_at + self._min_interval_s - time.monotonic()) > 0
+                ):
+                    self._cond.wait(wait)
                 position, self._pending = self._pending, None
+            sent_at = time.monotonic()
             self._inner.notify(position)
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from shared.backplane import (
     Subscriber,
 )
 from shared.settings import Settings
-from shared.wakeup import CloudTasksWakeup, NullWakeup, Wakeup
+from shared.wakeup import BackgroundWakeup, CloudTasksWakeup, NullWakeup, Wakeup
 
 # Read models compare timestamps with calendar dates: make "a day" mean a UTC day,
 # whatever the server's default time zone.
@@ -54,7 +54,7 @@ def wakeup_from(settings: Settings) -> Wakeup:
     the worker's periodic sweep still catches up, only later."""
     if not settings.worker_url:
         return NullWakeup()
-    return CloudTasksWakeup(
+    tasks = CloudTasksWakeup(
         settings.tasks_project,
         settings.tasks_location,
         settings.tasks_queue,
@@ -62,6 +62,7 @@ def wakeup_from(settings: Settings) -> Wakeup:
         emulator_host=settings.tasks_emulator_host or None,
         service_account_email=settings.tasks_service_account or None,
     )
+    return BackgroundWakeup(tasks, settings.wakeup_interval_seconds)
 
 
 def publisher_from(settings: Settings, redis: Any) -> Publisher:

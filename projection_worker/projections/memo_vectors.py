@@ -14,7 +14,7 @@ import os
 import shutil
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from shared.embedding import Embedder
 from shared.vectors import MemoIndex, Parts, encode, index_path, load, save, write
 
 LIVE, STAGING = "current", "rebuild"
+LIVE_CACHE_USERS = 256  # the most recently written users' indexes kept in memory, live
 
 
 def live_root(base: Path) -> Path:
@@ -82,6 +83,11 @@ class MemoVectors:
         self._flushed_at = 0
         self._writer: threading.Thread | None = None
         self._write_error: BaseException | None = None
+        # Live: the indexes as this process last wrote them, most recent last, trusted only
+        # while the checkpoint it wrote is the one a batch expects (nobody else applied a
+        # batch in between) under the same live directory (no promotion since).
+        self._cache: OrderedDict[str, MemoIndex] = OrderedDict()
+        self._cache_key: tuple[str, int] | None = None
 
     def staging_position(self) -> int | None:
         staging = self.base / STAGING
@@ -142,27 +148,37 @@ class MemoVectors:
         with self._locked() as locked:
             if not locked or self.checkpoint() != expected:
                 return False
-            by_user: dict[str, list[Positioned]] = defaultdict(list)
-            for item in batch:
-                if isinstance(
-                    item.event, (Transaction.Recorded, Transaction.Amended, Transaction.Deleted)
-                ):
-                    by_user[item.event.user_id].append(item)
-            for user_id, items in by_user.items():
-                self._apply_user(user_id, items)
-            if not self.flush_every:
-                self._write_checkpoint(batch[-1].position)
-                return True
-            self._position = batch[-1].position
-            self._unflushed += len(batch)
-            # Every flush rewrites every index, so the gap between flushes doubles with
-            # the history already written: the total written stays under twice the
-            # final size (fixed gaps wrote the square of it), and a lost process loses
-            # at most half of its work, or the last minute of it.
-            if self._unflushed >= max(self.flush_every, self._flushed_at) and (
-                time.monotonic() - self._flushed_when >= self.flush_seconds
+            if self._cache_key != (os.path.realpath(self.root), expected):
+                self._cache.clear()
+            try:
+                return self._apply(batch)
+            except BaseException:
+                self._cache.clear()  # an index may be half-applied in memory
+                raise
+
+    def _apply(self, batch: Sequence[Positioned]) -> bool:
+        by_user: dict[str, list[Positioned]] = defaultdict(list)
+        for item in batch:
+            if isinstance(
+                item.event, (Transaction.Recorded, Transaction.Amended, Transaction.Deleted)
             ):
-                self.flush()
+                by_user[item.event.user_id].append(item)
+        for user_id, items in by_user.items():
+            self._apply_user(user_id, items)
+        if not self.flush_every:
+            self._write_checkpoint(batch[-1].position)
+            self._cache_key = (os.path.realpath(self.root), batch[-1].position)
+            return True
+        self._position = batch[-1].position
+        self._unflushed += len(batch)
+        # Every flush rewrites every index, so the gap between flushes doubles with
+        # the history already written: the total written stays under twice the
+        # final size (fixed gaps wrote the square of it), and a lost process loses
+        # at most half of its work, or the last minute of it.
+        if self._unflushed >= max(self.flush_every, self._flushed_at) and (
+            time.monotonic() - self._flushed_when >= self.flush_seconds
+        ):
+            self.flush()
         return True
 
     def flush(self) -> None:
@@ -204,7 +220,9 @@ class MemoVectors:
 
     def _apply_user(self, user_id: str, items: list[Positioned]) -> None:
         path = index_path(self.root, user_id)
-        memo = self._memory.get(user_id) or load(path, self.embedder.dim)
+        memo = (
+            self._memory.get(user_id) or self._cache.get(user_id) or load(path, self.embedder.dim)
+        )
         fresh = [i for i in items if i.position > memo.position]
         if not fresh:
             return
@@ -216,6 +234,14 @@ class MemoVectors:
             self._dirty.add(user_id)
         else:
             save(path, memo)
+            self._remember(user_id, memo)
+
+    def _remember(self, user_id: str, memo: MemoIndex) -> None:
+        """Keep a live index for the next batch instead of reading its file back."""
+        self._cache[user_id] = memo
+        self._cache.move_to_end(user_id)
+        while len(self._cache) > LIVE_CACHE_USERS:
+            self._cache.popitem(last=False)
 
     @staticmethod
     def _apply_one(memo: MemoIndex, item: Positioned, embedder: Embedder) -> None:

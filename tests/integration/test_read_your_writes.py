@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from redis import Redis
+
+from shared.domain.ids import uuid7
+from shared.freshness import RedisWriteMarks, mark_key
+from shared.settings import Settings
 
 
 def _user(api: httpx.Client) -> dict[str, str]:
@@ -36,3 +41,18 @@ def test_read_after_write_sees_the_write_and_its_balance(api: httpx.Client) -> N
     assert "X-Valorize-Behind" not in listed.headers
     shown = api.get(f"/api/accounts/{account['id']}", headers=auth).json()
     assert shown["balance"] == {"value": -2500, "formatted": "-R$25.00", "currency": "BRL"}
+
+
+def test_a_groups_marks_keep_each_users_highest_position(settings: Settings) -> None:
+    client = Redis.from_url(settings.redis_url)
+    marks = RedisWriteMarks(client)
+    alice, bob = uuid7(), uuid7()
+    try:
+        marks.mark([(alice, 7)])
+        marks.mark([(alice, 5), (bob, 3), (alice, 9), (bob, 2)])  # one pipeline
+        marks.mark([(bob, 1)])  # a late, lower mark never lowers it
+        assert client.get(mark_key(alice)) == b"9"
+        assert client.get(mark_key(bob)) == b"3"
+    finally:
+        client.delete(mark_key(alice), mark_key(bob))
+        client.close()

@@ -221,3 +221,34 @@ def test_a_vector_rebuild_lost_between_flushes_resumes_to_the_same_index(
         expected = load(index_path(live_root(tmp_path / "clean"), user_id), 256)
         assert rebuilt.entries == expected.entries
         assert rebuilt.settle().ntotal == expected.settle().ntotal
+
+
+def test_live_vector_indexes_kept_in_memory_never_hide_another_workers_batch(
+    api: httpx.Client, ledger: Ledger, tmp_path: Path
+) -> None:
+    """Two live workers take turns on the same files: each must see the other's batches,
+    not its own remembered copy of an index, and end as a clean build does."""
+    from projection_worker.projections.memo_vectors import MemoVectors, live_root
+    from projection_worker.runner import Runner
+    from shared.embedding import HashedNgrams
+    from shared.vectors import index_path, load
+
+    user = _user(api)
+    _backlog(ledger, user, 600)
+    first = MemoVectors(tmp_path / "vectors", HashedNgrams())
+    second = MemoVectors(tmp_path / "vectors", HashedNgrams())
+    runner = Runner(ledger, [first, second], batch=50)
+    turn = 0
+    while batch := runner.read(first.checkpoint(), 50):
+        worker = (first, second)[turn % 2]
+        assert worker.apply(batch, worker.checkpoint())
+        turn += 1
+    assert turn > 4
+    clean = MemoVectors(tmp_path / "clean", HashedNgrams())
+    Runner(ledger, [clean], batch=500).catch_up_one(clean)
+    path = index_path(live_root(tmp_path / "vectors"), user["user_id"])
+    expected = load(index_path(live_root(tmp_path / "clean"), user["user_id"]), 256)
+    taken_turns = load(path, 256)
+    assert taken_turns.entries == expected.entries
+    assert len(taken_turns.entries) > 0
+    assert taken_turns.settle().ntotal == expected.settle().ntotal
