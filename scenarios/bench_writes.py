@@ -164,12 +164,12 @@ def grouped_saves(settings: Settings, threads: int, seconds: float) -> Result:
     user, account = str(uuid7()), str(uuid7())
     try:
         result = _threads(
-            "group commit, 1 command/call",
+            "group commit",
             threads,
             seconds,
             lambda: committer.append(_transaction(user, account)),
         )
-        result.label += f" ({committer.stats.commands_per_transaction:.1f}/txn)"
+        result.label += f" ({committer.stats.commands_per_transaction:.1f} cmds/txn)"
         return result
     finally:
         committer.close()
@@ -238,7 +238,7 @@ def _instances(stack: Stack, seconds: float, counts: list[int], callers: int) ->
                     [start_at] * count,
                 )
             )
-        merged = Result(f"{count} instance(s) x {callers} callers", count * callers, seconds)
+        merged = Result(f"group commit, {count} instance(s)", count * callers, seconds)
         for part in parts:
             merged.latencies_ms.extend(part.latencies_ms)
         results.append(merged)
@@ -335,7 +335,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with bench_stack({"edge": 1, "worker": 1}, instances={"edge": args.instances}) as stack:
-        http = _http(stack, args.seconds, [1, 16, 64, 128])
+        http = _http(stack, args.seconds, [1, 16, 32, 64, 128])
         with _paused(stack.pids["worker"]):
             appends = _appends(stack.settings, args.seconds, [1, 16, 64, 256])
             instances = _instances(stack, args.seconds, [1, 2, 4], 64)
