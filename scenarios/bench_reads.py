@@ -120,7 +120,8 @@ def visibility_latency(stack: Stack, seconds: float) -> Result:
                     "WHERE name = 'ledger_tables'"
                 ).fetchone()
                 now, position = time.perf_counter(), int(row[0]) if row else 0
-                for p in [p for p in committed if p not in visible and p <= position]:
+                # list() copies in one step: the POST loop adds to the dict meanwhile.
+                for p in [p for p in list(committed) if p not in visible and p <= position]:
                     visible[p] = now
                 time.sleep(0.001)
 
