@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import queue
 import sys
 import threading
@@ -21,6 +22,8 @@ from typing import TextIO
 from projection_worker.catalog import Rebuildable
 from projection_worker.runner import TRANSIENT, Positioned, Projection, Runner
 from shared.eventstore import Ledger
+
+logger = logging.getLogger(__name__)
 
 
 class RebuildFailedError(Exception):
@@ -192,8 +195,12 @@ def _promote(ledger: Ledger, projection: Rebuildable, staging: Rebuildable, batc
 
 
 def _poisoned(projection: Projection) -> RebuildFailedError:
+    failure = getattr(projection, "failure", None)
+    found = failure() if callable(failure) else None
+    where = f" (at {found[0]}: {found[1]})" if found else ""
     return RebuildFailedError(
-        f"{projection.name}: a poison event stopped the rebuild; the live version is untouched"
+        f"{projection.name}: a poison event stopped the rebuild{where}; "
+        "the live version is untouched"
     )
 
 
@@ -239,9 +246,15 @@ class _Lane(threading.Thread):
         except TRANSIENT:
             raise
         except Exception:
-            # Find and record the poison event exactly as the live runner does.
+            logger.exception(
+                "rebuild of %s: batch after %d failed", self.staging.name, self.position
+            )
+            # Find and record the poison event exactly as the live runner does; a batch
+            # that fails whole but applies event by event goes on, as it does live.
             Runner.isolate(self.staging, items, self.position)
-            raise _poisoned(self.staging) from None
+            if self.staging.failed():
+                raise _poisoned(self.staging) from None
+            applied = self.staging.checkpoint() == items[-1].position
         if not applied:
             raise RebuildFailedError(
                 f"{self.staging.name}: another rebuild is writing the same staging copy"

@@ -1,7 +1,9 @@
-"""Pure logic of rebuilds and replays: the transcoder, process groups, COPY text."""
+"""Pure logic of rebuilds and replays: the transcoder, process groups, COPY text, and a
+rebuild lane against an in-memory projection."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -13,7 +15,9 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
+from projection_worker.rebuild import RebuildFailedError, _Lane
 from projection_worker.rebuild_processes import groups
+from projection_worker.runner import Positioned
 from shared.copy_text import NULL, json_field, text
 from shared.transcoder import FastJSONTranscoder
 
@@ -69,3 +73,65 @@ def test_copy_text_escapes_what_copy_would_misread() -> None:
     assert text("plain") == "plain"
     assert text("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
     assert json_field(b'{"m":"a\\"b\\\\c"}') == b'{"m":"a\\\\"b\\\\\\\\c"}'
+
+
+class _Pickier:
+    """An in-memory projection that cannot take ``position`` in a batch of several events
+    (a batch-level bug), or at all when ``poison``."""
+
+    name = "pickier"
+
+    def __init__(self, position: int, *, poison: bool) -> None:
+        self.position, self.poison = position, poison
+        self.at, self.applied = 0, list[int]()
+        self.failure_: tuple[int, str] | None = None
+
+    def checkpoint(self) -> int:
+        return self.at
+
+    def failed(self) -> bool:
+        return self.failure_ is not None
+
+    def failure(self) -> tuple[int, str] | None:
+        return self.failure_
+
+    def fail(self, event: Positioned, error: str) -> None:
+        self.failure_ = (event.position, error)
+
+    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
+        if expected != self.at:
+            return False
+        if any(p.position == self.position for p in batch) and (self.poison or len(batch) > 1):
+            raise ValueError("cannot take this one")
+        self.applied += [p.position for p in batch]
+        self.at = batch[-1].position
+        return True
+
+
+def _run_lane(projection: _Pickier, pages: list[list[Positioned]]) -> Exception | None:
+    lane = _Lane(projection)  # type: ignore[arg-type]
+    lane.start()
+    for page in pages:
+        lane.put(page)
+    lane.close()
+    return lane.error
+
+
+def _pages() -> list[list[Positioned]]:
+    events = [Positioned(n, "t", None) for n in range(1, 31)]
+    return [events[i : i + 10] for i in range(0, 30, 10)]
+
+
+def test_a_rebuild_lane_goes_on_past_a_batch_that_only_fails_whole() -> None:
+    projection = _Pickier(15, poison=False)
+    assert _run_lane(projection, _pages()) is None
+    assert projection.applied == list(range(1, 31))  # each event once, in order
+    assert not projection.failed()
+
+
+def test_a_rebuild_lane_stops_at_a_poison_event_and_says_which() -> None:
+    projection = _Pickier(15, poison=True)
+    error = _run_lane(projection, _pages())
+    assert isinstance(error, RebuildFailedError)
+    assert "at 15: ValueError: cannot take this one" in str(error)
+    assert projection.applied == list(range(1, 15))
