@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -124,3 +125,4 @@ def bench_stack(
         stop_emulator(emulator)
         stop(redis.pid)
         stop(pg.pid)
+        shutil.rmtree(root, ignore_errors=True)  # a benchmark's stores reach several GB

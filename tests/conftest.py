@@ -5,6 +5,7 @@ HTTP apps served by uvicorn on loopback, wired exactly as in production."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,7 @@ def servers() -> Iterator[dict[str, str]]:
         stop_emulator(emulator)
         stop(redis.pid)
         stop(pg.pid)
+        shutil.rmtree(root, ignore_errors=True)  # a session's data is up to a GB
 
 
 @pytest.fixture(scope="session")
