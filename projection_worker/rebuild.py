@@ -24,6 +24,7 @@ from projection_worker.runner import TRANSIENT, Positioned, Projection, Runner
 from shared.eventstore import Ledger
 
 logger = logging.getLogger(__name__)
+TRANSIENT_ATTEMPTS = 6  # about 6 s of backoff in all
 
 
 class RebuildFailedError(Exception):
@@ -233,9 +234,26 @@ class _Lane(threading.Thread):
             if self.error is not None:
                 continue  # drain: the reader stops feeding us soon
             try:
-                self._apply(page)
+                self._apply_retrying(page)
             except Exception as exc:  # surfaced by rebuild_all on the main thread
                 self.error = exc
+
+    def _apply_retrying(self, page: list[Positioned]) -> None:
+        """A lost connection or a deadlock victim costs a retry, not the whole rebuild
+        (the live runner retries at its next wake-up the same way)."""
+        for attempt in range(TRANSIENT_ATTEMPTS):
+            try:
+                if attempt:  # the failed commit may have landed: go on from what did
+                    self.position = self.staging.checkpoint()
+                self._apply(page)
+                return
+            except TRANSIENT:
+                if attempt == TRANSIENT_ATTEMPTS - 1:
+                    raise
+                logger.warning(
+                    "rebuild of %s: store unavailable, retrying", self.staging.name, exc_info=True
+                )
+                time.sleep(min(0.2 * 2**attempt, 5.0))
 
     def _apply(self, page: list[Positioned]) -> None:
         items = [item for item in page if item.position > self.position]

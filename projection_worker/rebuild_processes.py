@@ -141,6 +141,9 @@ def _child(
     except RebuildFailedError as exc:
         reports.put((index, "failed", str(exc), 0))
         raise SystemExit(1) from None
+    except Exception as exc:  # the parent says what stopped us, not only that we did
+        reports.put((index, "failed", f"{'+'.join(names)}: {type(exc).__name__}: {exc}", 0))
+        raise
     finally:
         redis.close()
         pool.close()

@@ -108,6 +108,23 @@ class _Pickier:
         return True
 
 
+class _Flaky(_Pickier):
+    """Loses its connection once on the batch holding ``position``: before the commit,
+    or (``landed``) after it, as when the acknowledgement of a commit is lost."""
+
+    def __init__(self, position: int, *, landed: bool) -> None:
+        super().__init__(-1, poison=False)  # takes any batch
+        self.lost_at, self.landed, self.lost = position, landed, False
+
+    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
+        if self.lost or all(p.position != self.lost_at for p in batch):
+            return super().apply(batch, expected)
+        self.lost = True
+        if self.landed:
+            super().apply(batch, expected)
+        raise ConnectionResetError("server closed the connection")
+
+
 def _run_lane(projection: _Pickier, pages: list[list[Positioned]]) -> Exception | None:
     lane = _Lane(projection)  # type: ignore[arg-type]
     lane.start()
@@ -135,3 +152,13 @@ def test_a_rebuild_lane_stops_at_a_poison_event_and_says_which() -> None:
     assert isinstance(error, RebuildFailedError)
     assert "at 15: ValueError: cannot take this one" in str(error)
     assert projection.applied == list(range(1, 15))
+
+
+@pytest.mark.parametrize("landed", [False, True])
+def test_a_rebuild_lane_retries_a_lost_connection_and_applies_each_event_once(
+    landed: bool,
+) -> None:
+    projection = _Flaky(15, landed=landed)
+    assert _run_lane(projection, _pages()) is None
+    assert projection.lost
+    assert projection.applied == list(range(1, 31))
