@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from projection_worker.catalog import Rebuildable
+from projection_worker.catalog import Rebuildable, failure_of
 from projection_worker.runner import TRANSIENT, Positioned, Projection, Runner
 from shared.eventstore import Ledger
 
@@ -196,8 +196,7 @@ def _promote(ledger: Ledger, projection: Rebuildable, staging: Rebuildable, batc
 
 
 def _poisoned(projection: Projection) -> RebuildFailedError:
-    failure = getattr(projection, "failure", None)
-    found = failure() if callable(failure) else None
+    found = failure_of(projection)
     where = f" (at {found[0]}: {found[1]})" if found else ""
     return RebuildFailedError(
         f"{projection.name}: a poison event stopped the rebuild{where}; "

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from projection_worker.catalog import Rebuildable
+from projection_worker.catalog import Rebuildable, failure_of
 from shared.eventstore import Ledger
 
 
@@ -22,8 +22,7 @@ def _waiting_since(ledger: Ledger, checkpoint: int) -> datetime | None:
 
 
 def _failure(projection: Rebuildable) -> dict[str, Any] | None:
-    failure = getattr(projection, "failure", None)
-    found = failure() if callable(failure) else None
+    found = failure_of(projection)
     if found is None and projection.failed():
         return {"position": None, "error": "failed (see the projection's store)"}
     return None if found is None else {"position": found[0], "error": found[1]}

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from psycopg.sql import SQL, Identifier
 
+from projection_worker.projections.blue_green import create_schema, drop_schema
 from projection_worker.projections.ledger_tables import LedgerTables
 from projection_worker.runner import Runner
 from shared.domain.accounts import Account
@@ -140,19 +141,15 @@ def _apply_in_chunks(
 ) -> None:
     """Every event after ``after`` applied in batches of ``size``; a failing batch fails
     the test (the runner would hide it by going on one event at a time)."""
-    clean_build(settings, ledger, schema, after=ledger.head())  # empty tables, checkpoint
     pool = readmodel_pool(settings, max_size=1)
     try:
+        drop_schema(pool, schema)
+        create_schema(pool, schema)
         tables = LedgerTables(pool, schema)
-        events = Runner(ledger, []).read(after, 1_000_000)
         with pool.connection() as conn:
-            conn.execute(
-                SQL("UPDATE {}.projection_checkpoints SET position = %s WHERE name = %s").format(
-                    Identifier(schema)
-                ),
-                (after, tables.name),
-            )
+            tables.cp.reset(conn, after)
         expected = after
+        events = Runner(ledger, []).read(after, 1_000_000)
         for i in range(0, len(events), size):
             chunk = events[i : i + size]
             assert tables.apply(chunk, expected)

@@ -18,6 +18,7 @@ import redis
 
 from projection_worker.projections.ledger_tables import LedgerTables
 from projection_worker.runner import Positioned, Runner
+from projection_worker.status import status
 from scenarios.data import append_transactions
 from shared.devstack import free_port
 from shared.eventstore import Ledger
@@ -189,6 +190,11 @@ def test_poison_event_is_recorded_and_stops_its_projection_only(
         assert row[0] == buggy.poison
         assert "cannot project" in row[1]
         assert healthy.checkpoint() == ledger.head()
+        (reported,) = status(ledger, [buggy])  # what `valorize projections status` shows
+        assert reported["failure"] == {
+            "position": buggy.poison,
+            "error": "ValueError: cannot project this event",
+        }
     finally:
         pool.close()
 
