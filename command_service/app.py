@@ -13,15 +13,19 @@ from starlette.applications import Starlette
 from command_service.accounts import AccountCommands
 from command_service.budgets import BudgetCommands
 from command_service.categories import CategoryCommands
-from command_service.endpoints import ROUTES, Handlers
+from command_service.endpoints import LOAD_TEST_ROUTE, ROUTES, Handlers
 from command_service.errors import EXCEPTION_HANDLERS
 from command_service.ports import PostgresBalances, PostgresTokens
 from command_service.provisioning import Provisioning
 from command_service.store import Store
+from command_service.tokens import TokenCommands
 from command_service.transactions import TransactionCommands
+from shared.auth import Authenticator, TokenCache
 from shared.eventstore import open_ledger
 from shared.freshness import NullMarks, RedisWriteMarks
 from shared.group_commit import GroupCommitter
+from shared.http import address_limit
+from shared.ratelimit import TokenBuckets, auth_failures, per_token
 from shared.settings import Settings, get_settings
 from shared.wiring import readmodel_pool, wakeup_from
 
@@ -50,9 +54,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             transactions=TransactionCommands(store),
             budgets=BudgetCommands(store),
             provisioning=Provisioning(store),
+            revocations=TokenCommands(store),
             # auth_tokens lives beside the events (an inline projection), so it is
             # read through the store's own pool.
             tokens=PostgresTokens(ledger.connection, settings.eventstore_schema),
+            auth=Authenticator(
+                TokenCache(settings.auth_cache_seconds), auth_failures(), per_token(settings)
+            ),
+            provisioning_limit=TokenBuckets(
+                settings.load_test_users_per_second,
+                settings.load_test_users_per_second * settings.rate_limit_burst_seconds,
+            ),
             max_body_bytes=settings.max_body_bytes,
             executor=executor,
         )
@@ -68,4 +80,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             pool.close()
             ledger.close()
 
-    return Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    # The load-test endpoint mints users with valid tokens for anyone: off unless enabled.
+    routes = [*ROUTES, LOAD_TEST_ROUTE] if settings.load_test_users else ROUTES
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[address_limit(settings)],
+    )

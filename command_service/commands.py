@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from shared.domain.accounts import AccountType
 from shared.domain.categories import Color
 from shared.domain.money import MAX_AMOUNT, Currency
+from shared.domain.text import forbidden_character
 from shared.http import input_errors
 
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
@@ -43,14 +45,29 @@ def _moment(raw: Any) -> datetime:
         raise PydanticCustomError(
             "date", "The {attr} field must be a date like 2025-01-15 or 2025-01-15T10:30:00Z."
         ) from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
+        moment = LATEST
     if not EARLIEST <= moment < LATEST:
         raise PydanticCustomError("date", "The {attr} field must be between 1900 and 2199.")
     return moment
 
 
+def _text(value: str) -> str:
+    """Every free-text field of every command goes through here (see shared.domain.text)."""
+    found = forbidden_character(value)
+    if found is not None:
+        raise PydanticCustomError(
+            "text", f"The {{attr}} field must not contain control characters ({found})."
+        )
+    return value
+
+
 Moment = Annotated[datetime, BeforeValidator(_moment)]
-Name = Annotated[str, StringConstraints(max_length=255)]
+# Free text: the one type of every string a client can store.
+Text = Annotated[str, AfterValidator(_text)]
+Name = Annotated[Text, StringConstraints(max_length=255)]
 Amount = Annotated[StrictInt, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
 
 
@@ -70,9 +87,9 @@ def parse(model: type[C], payload: dict[str, Any]) -> C:
 
 
 class OpenAccount(Command):
-    name: Annotated[str, StringConstraints(min_length=3, max_length=255)]
+    name: Annotated[Text, StringConstraints(min_length=3, max_length=255)]
     # The original allowed 255 characters into a varchar(16) column (a 500); we stop at 16.
-    number: Annotated[str, StringConstraints(min_length=3, max_length=16)] | None = None
+    number: Annotated[Text, StringConstraints(min_length=3, max_length=16)] | None = None
     currency: Currency
     type: AccountType
     bank_id: UUID
@@ -84,7 +101,7 @@ class UpdateAccount(OpenAccount):
 
 class CreateCategory(Command):
     name: Name
-    description: Annotated[str, StringConstraints(max_length=255)] | None = None
+    description: Name | None = None
     color: Color
     is_default: StrictBool = False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -29,10 +30,19 @@ from command_service.commands import (
 )
 from command_service.idempotency import Created
 from command_service.provisioning import Provisioning
+from command_service.tokens import TokenCommands
 from command_service.transactions import TransactionCommands
 from shared import resources
-from shared.auth import TokenLookup, UnauthenticatedError, accepts, split_bearer
-from shared.http import POSITION_HEADER, BadRequestError, JSONResponse, path_uuid, read_json_object
+from shared.auth import Authenticator, TokenLookup, TokenRecord, split_bearer
+from shared.http import (
+    POSITION_HEADER,
+    BadRequestError,
+    InputInvalidError,
+    JSONResponse,
+    path_uuid,
+    read_json_object,
+)
+from shared.ratelimit import TokenBuckets, check, client_address
 
 T = TypeVar("T")
 
@@ -46,7 +56,12 @@ class Handlers:
     transactions: TransactionCommands
     budgets: BudgetCommands
     provisioning: Provisioning
+    revocations: TokenCommands
     tokens: TokenLookup
+    auth: Authenticator
+    # Load-test users: minted per address at most this fast (the route exists only when
+    # ``LOAD_TEST_USERS`` is on).
+    provisioning_limit: TokenBuckets
     max_body_bytes: int
     # Commands block on the store: they run here, off the event loop. A plain executor
     # (not anyio's threadpool, whose bookkeeping cost a tenth of a request's CPU).
@@ -62,14 +77,31 @@ def _handlers(request: Request) -> Handlers:
     return handlers
 
 
-def _user(handlers: Handlers, request: Request) -> UUID:
-    bearer = split_bearer(request.headers.get("authorization"))
-    if bearer is None:
-        raise UnauthenticatedError
-    record = handlers.tokens.find(bearer[0])
-    if record is None or not accepts(record, bearer[1]):
-        raise UnauthenticatedError
-    return record.user_id
+async def _user(handlers: Handlers, request: Request) -> UUID:
+    async def find(token_id: UUID) -> TokenRecord | None:
+        return await _blocking(handlers, lambda: handlers.tokens.find(token_id))
+
+    address = client_address(request.scope)
+    return await handlers.auth.user_of(request.headers.get("authorization"), address, find)
+
+
+MAX_IDEMPOTENCY_KEY = 255
+_KEY = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a header can carry unambiguously
+
+
+def _idempotency_key(request: Request) -> str | None:
+    raw = request.headers.get("idempotency-key")
+    if raw is None:
+        return None
+    if not raw.strip():
+        message = "The Idempotency-Key header must not be empty."
+    elif len(raw) > MAX_IDEMPOTENCY_KEY:
+        message = f"The Idempotency-Key header must not exceed {MAX_IDEMPOTENCY_KEY} characters."
+    elif not _KEY.fullmatch(raw):
+        message = "The Idempotency-Key header must be visible ASCII characters."
+    else:
+        return raw
+    raise InputInvalidError({"idempotency_key": [message]})
 
 
 def _written(body: Any, position: int, status: int = 200) -> Response:
@@ -87,8 +119,9 @@ def _created(created: Created[T], shape: Callable[[T], Any]) -> Response:
 
 async def _authed(request: Request, work: Callable[[Handlers, UUID], T]) -> T:
     handlers = _handlers(request)
-    # Auth and the command share one trip to the threadpool: both do blocking I/O.
-    return await _blocking(handlers, lambda: work(handlers, _user(handlers, request)))
+    # Authenticated on the loop (a cached token costs no I/O), then one trip to the pool.
+    user = await _user(handlers, request)
+    return await _blocking(handlers, lambda: work(handlers, user))
 
 
 async def _payload(request: Request) -> Callable[[], dict[str, Any]]:
@@ -111,6 +144,7 @@ async def up(_: Request) -> Response:
 
 async def load_test_user(request: Request) -> Response:
     handlers = _handlers(request)
+    check(handlers.provisioning_limit, client_address(request.scope))
     made, position = await _blocking(handlers, handlers.provisioning.load_test_user)
     body = {
         "token": made.token,
@@ -128,7 +162,7 @@ def _creator(
 ) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         body = await _payload(request)
-        key = request.headers.get("idempotency-key")
+        key = _idempotency_key(request)
         created = await _authed(
             request, lambda h, user: run(h)(user, parse(command, body()), key, body())
         )
@@ -164,6 +198,22 @@ def _deleter(model: str, run: Callable[[Handlers], Callable[[UUID, UUID], int]])
     return endpoint
 
 
+async def revoke_token(request: Request) -> Response:
+    position = await _authed(
+        request, lambda h, user: h.revocations.revoke(user, path_uuid(request, "Token"))
+    )
+    return _written(None, position)
+
+
+async def logout(request: Request) -> Response:
+    """Revoke the token this request was made with."""
+    bearer = split_bearer(request.headers.get("authorization"))
+    position = await _authed(
+        request, lambda h, user: h.revocations.revoke(user, bearer[0] if bearer else user)
+    )
+    return _written(None, position)
+
+
 async def create_budget(request: Request) -> Response:
     body = await _payload(request)
     budget, position = await _authed(
@@ -180,9 +230,12 @@ def _resource(path: str, model: str, creator: Any, updater: Any, deleter: Any) -
     ]
 
 
+LOAD_TEST_ROUTE = Route("/api/testing/load-test-user", load_test_user, methods=["POST"])
+
 ROUTES = [
     Route("/up", up, methods=["GET", "HEAD"]),
-    Route("/api/testing/load-test-user", load_test_user, methods=["POST"]),
+    Route("/api/tokens/{id}", revoke_token, methods=["DELETE"]),
+    Route("/api/logout", logout, methods=["POST"]),
     *_resource(
         "accounts",
         "Account",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,12 +22,15 @@ from shared.http import (
     BadRequestError,
     InputInvalidError,
     JSONResponse,
+    http_error,
     invalid_input,
     message_handler,
     server_error,
+    too_many_requests,
     unauthenticated,
     validation_body,
 )
+from shared.ratelimit import TooManyRequestsError
 
 
 def _rule(_: Request, exc: Exception) -> Response:
@@ -49,11 +53,13 @@ def _conflict(_: Request, __: Exception) -> Response:
 
 EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Response]] = {
     500: server_error,
+    HTTPException: http_error,
     UnauthenticatedError: unauthenticated,
     NotFoundError: message_handler(404),
     CategoryNotFoundError: message_handler(404),
     ForbiddenError: message_handler(403),
     InputInvalidError: invalid_input,
+    TooManyRequestsError: too_many_requests,
     RuleViolationError: _rule,
     IdempotencyKeyReusedError: message_handler(422),
     BadRequestError: _bad_request,

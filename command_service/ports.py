@@ -11,8 +11,7 @@ from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
-from shared.auth import TokenLookup, TokenRecord
-from shared.eventstore import AUTH_TOKENS_TABLE
+from shared.auth import TokenLookup, TokenRecord, record_of, token_query
 
 
 class BalanceLookup(Protocol):
@@ -41,16 +40,9 @@ class PostgresTokens(TokenLookup):
         self, connect: Callable[[], AbstractContextManager[Connection[Any]]], schema: str
     ) -> None:
         self._connect = connect
-        self._sql = SQL(
-            "SELECT user_id, secret_sha256, expires_at, revoked_at IS NOT NULL FROM {}.{} "
-            "WHERE id = %s"
-        ).format(Identifier(schema), Identifier(AUTH_TOKENS_TABLE))
+        self._sql = token_query(schema)
 
     def find(self, token_id: UUID) -> TokenRecord | None:
         with self._connect() as conn:
-            row = conn.execute(self._sql, (token_id,), prepare=True).fetchone()
-        if row is None:
-            return None
-        if isinstance(row, dict):  # the event store's pool hands out dict rows
-            row = tuple(row.values())
-        return TokenRecord(user_id=row[0], secret_sha256=row[1], expires_at=row[2], revoked=row[3])
+            # The event store's pool hands out dict rows; record_of reads either.
+            return record_of(conn.execute(self._sql, (token_id,), prepare=True).fetchone())

@@ -42,16 +42,29 @@ class Store:
         self._banks: dict[UUID, BankView] = {}
 
     def append(
-        self, user_id: UUID, *aggregates: Aggregate, token_grants: list[TokenGrant] | None = None
+        self,
+        user_id: UUID,
+        *aggregates: Aggregate,
+        token_grants: list[TokenGrant] | None = None,
+        token_revocations: list[UUID] | None = None,
     ) -> int:
         """Commit (grouped with concurrent commands), with the user's position marked
         (read-your-writes) before returning; then wake the projections (a hint only: the
         worker's sweep catches up if it is lost)."""
         if self.committer is not None:
             # The committer marks each group at once (its ``on_commit``).
-            position = self.committer.append(*aggregates, token_grants=token_grants, owner=user_id)
+            position = self.committer.append(
+                *aggregates,
+                token_grants=token_grants,
+                token_revocations=token_revocations,
+                owner=user_id,
+            )
         else:
-            position = self.ledger.append(*aggregates, token_grants=token_grants or [])
+            position = self.ledger.append(
+                *aggregates,
+                token_grants=token_grants or [],
+                token_revocations=token_revocations or [],
+            )
             self.marks.mark([(user_id, position)])
         self.wakeup.notify(position)
         return position

@@ -86,15 +86,25 @@ class State(TypedDict):
     report: Callable[[], list[dict[str, Any]]]
 
 
+MAX_WAKE_BODY = 4096  # a task carries a position, if anything
+
+
 async def wake(request: Request) -> Response:
+    """The task's body (a position) is never read: we read from our checkpoints, so a
+    wake-up costs the same whatever was sent with it; one declared larger than a task
+    could need is refused before a byte of it is read."""
+    declared = request.headers.get("content-length", "0")
+    if not declared.isascii() or not declared.isdigit() or int(declared) > MAX_WAKE_BODY:
+        return JSONResponse({"message": "A wake-up carries no body."}, status_code=413)
     worker: Worker = request.state.worker
-    await request.body()  # {"position": N}: a hint only, we read from our checkpoints
     worker.wake()
     return JSONResponse({"accepted": True}, status_code=202)
 
 
 async def projections_status(request: Request) -> Response:
-    """Each projection's checkpoint, lag and state, for dashboards and health checks."""
+    """Each projection's checkpoint, lag and state, for dashboards and health checks:
+    positions and error types only (error texts can quote users' data; the operator CLI
+    shows them)."""
     report = await run_in_threadpool(request.state.report)
     return JSONResponse({"projections": report})
 
@@ -124,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         worker = Worker(runner, catalog)
         sweeper = asyncio.create_task(_sweep(worker, settings.sweep_seconds))
         try:
-            yield {"worker": worker, "report": lambda: status(ledger, catalog)}
+            yield {"worker": worker, "report": lambda: status(ledger, catalog, public=True)}
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

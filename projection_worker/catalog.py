@@ -34,14 +34,6 @@ class Rebuildable(Projection, Protocol):
     def discard_staging(self) -> None: ...
 
 
-def failure_of(projection: Projection) -> tuple[int, str] | None:
-    """The recorded poison event of ``projection`` (position, error), where its store
-    keeps one (the PostgreSQL read models do)."""
-    failure = getattr(projection, "failure", None)
-    found: tuple[int, str] | None = failure() if callable(failure) else None
-    return found
-
-
 def projections(
     settings: Settings, pool: ConnectionPool, redis: Any, publisher: Publisher | None
 ) -> list[Rebuildable]:

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from projection_worker.catalog import Rebuildable, failure_of
-from projection_worker.runner import TRANSIENT, Positioned, Projection, Runner
+from projection_worker.catalog import Rebuildable
+from projection_worker.runner import TRANSIENT, Positioned, Runner
 from shared.eventstore import Ledger
 
 logger = logging.getLogger(__name__)
@@ -184,24 +184,23 @@ def _feed(
 
 
 def _promote(ledger: Ledger, projection: Rebuildable, staging: Rebuildable, batch: int) -> None:
+    """Catch up, then swap in under the live lock; events the staging copy parked are
+    promoted with it (listed by ``projections parked``, retried like live ones)."""
     runner = Runner(ledger, [staging], batch=batch)
 
     def catch_up() -> None:
         runner.catch_up_one(staging)
-        if staging.failed():
-            raise _poisoned(projection)
 
     catch_up()
     projection.promote(staging, catch_up)
-
-
-def _poisoned(projection: Projection) -> RebuildFailedError:
-    found = failure_of(projection)
-    where = f" (at {found[0]}: {found[1]})" if found else ""
-    return RebuildFailedError(
-        f"{projection.name}: a poison event stopped the rebuild{where}; "
-        "the live version is untouched"
-    )
+    parked = projection.parked()
+    if parked:
+        logger.warning(
+            "%s: rebuilt with %d parked event(s) in %d partition(s); see `projections parked`",
+            projection.name,
+            len(parked),
+            len({p.partition for p in parked}),
+        )
 
 
 class _Lane(threading.Thread):
@@ -256,22 +255,20 @@ class _Lane(threading.Thread):
 
     def _apply(self, page: list[Positioned]) -> None:
         items = [item for item in page if item.position > self.position]
-        if not items or self.staging.failed():
+        if not items:
             return
+        state = self.staging.state()
         try:
-            applied = self.staging.apply(items, self.position)
+            applied = state.position == self.position and self.staging.apply(items, state)
         except TRANSIENT:
             raise
         except Exception:
             logger.exception(
                 "rebuild of %s: batch after %d failed", self.staging.name, self.position
             )
-            # Find and record the poison event exactly as the live runner does; a batch
-            # that fails whole but applies event by event goes on, as it does live.
-            Runner.isolate(self.staging, items, self.position)
-            if self.staging.failed():
-                raise _poisoned(self.staging) from None
-            applied = self.staging.checkpoint() == items[-1].position
+            # Park poison events exactly as the live runner does: their user's later
+            # events wait behind them and everyone else's are rebuilt.
+            applied = Runner.isolate(self.staging, items, state)
         if not applied:
             raise RebuildFailedError(
                 f"{self.staging.name}: another rebuild is writing the same staging copy"

@@ -1,9 +1,18 @@
 """The locked pull loop that moves every projection forward exactly once.
 
-Invariant (per projection): events are applied in global order, and a batch's effects
-and its checkpoint move commit together, guarded by a lock and a compare-and-set on the
-old position. Duplicate, late or reordered wake-ups therefore change nothing: whoever
-holds the lock reads from the checkpoint, never from the position a task carried.
+Invariant (per projection): events are applied in global order within each partition
+(a user's events; ``global`` for events of no user), and a batch's effects and its
+checkpoint move commit together, guarded by a compare-and-set on the old state. Duplicate,
+late or reordered wake-ups therefore change nothing: whoever wins the compare-and-set read
+from the checkpoint, never from the position a task carried.
+
+Poison events are *parked*, never skipped and never allowed to stop everyone: an event a
+read model cannot apply is recorded with its error, its partition's later events wait
+behind it (recorded too, in order), and every other partition flows on. An operator
+retries a partition after a fix, or quarantines its poison with an audit record
+(``valorize projections retry|quarantine``). A partition is one user because a read
+model's rows for one user depend on each other (a transaction's balance on its account),
+never on another user's.
 """
 
 from __future__ import annotations
@@ -17,6 +26,8 @@ import psycopg
 import redis.exceptions
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError
 
+from shared.contracts import GLOBAL_PARTITION
+from shared.domain.users import User
 from shared.eventstore import Ledger
 
 logger = logging.getLogger(__name__)
@@ -43,26 +54,82 @@ class Positioned(NamedTuple):
     event: Any
 
 
+class ProjectionState(NamedTuple):
+    """Where a projection stands: its checkpoint, the partitions held behind a parked
+    event, and a version bumped by every park and release (a batch that chose which
+    events to hold under one version must not commit under another)."""
+
+    position: int
+    parked: frozenset[str] = frozenset()
+    version: int = 0
+
+
+class Parked(NamedTuple):
+    """A parked event: the head of its partition (``error`` set: the poison) or an event
+    waiting behind it (``error`` None)."""
+
+    position: int
+    partition: str
+    topic: str
+    error: str | None
+
+
+def partition_of(event: Any) -> str:
+    """The partition an event belongs to: its user, or ``global`` (banks, global
+    categories) — the unit whose order a parked event holds back."""
+    if isinstance(event, User.Event):
+        return str(event.originator_id)
+    user = getattr(event, "user_id", None)
+    return GLOBAL_PARTITION if user is None else str(user)
+
+
+def error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 class Projection(Protocol):
-    """Port: one read model that can apply a batch of events exactly once."""
+    """Port: one read model that applies events exactly once, parking what it cannot."""
 
     name: str
 
+    def state(self) -> ProjectionState:
+        """The checkpoint (0 before any event), parked partitions and their version."""
+        ...
+
     def checkpoint(self) -> int:
-        """The position of the last event applied (0 before any)."""
+        """``state().position``."""
         ...
 
-    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
-        """Apply ``batch`` and move the checkpoint from ``expected`` to the batch's last
-        position, atomically. Return False (applying nothing) if the checkpoint is not
-        ``expected`` any more or the projection is busy elsewhere."""
+    def apply(self, batch: Sequence[Positioned], expected: ProjectionState) -> bool:
+        """Apply the events of ``batch`` whose partition is not parked in ``expected``,
+        record the others as waiting behind their partition's poison (in order), and move
+        the checkpoint to the batch's last position: all atomically, and only if the
+        state is still ``expected``. Return False (nothing applied) otherwise."""
         ...
 
-    def fail(self, event: Positioned, error: str) -> None:
-        """Record a poison event and stop at it (status ``failed``), skipping nothing."""
+    def park(self, item: Positioned, error: str, expected: ProjectionState) -> bool:
+        """Record ``item`` as its partition's poison and move the checkpoint to it,
+        atomically, only if the state is still ``expected``."""
         ...
 
-    def failed(self) -> bool: ...
+    def parked(self) -> list[Parked]:
+        """Every parked event, by partition then position."""
+        ...
+
+    def release(self, item: Positioned) -> bool:
+        """Apply ``item``, the head of its partition's parked events, and unpark it, at
+        once (the partition flows again with its last one). False if it is not the head
+        (someone else released it). An error applying it propagates, nothing changed."""
+        ...
+
+    def repark(self, position: int, error: str) -> None:
+        """Record a new error for the parked head at ``position`` (a retry that failed)."""
+        ...
+
+    def quarantine(self, position: int, reason: str) -> bool:
+        """Drop the parked head at ``position`` for good, with an audit record; False if
+        it is not a parked head."""
+        ...
 
 
 class Runner:
@@ -82,6 +149,13 @@ class Runner:
             Positioned(n.id, n.topic, self.ledger.mapper.to_domain_event(n)) for n in notifications
         ]
 
+    def at(self, position: int) -> Positioned:
+        """The event at ``position`` (operator retries read parked events back)."""
+        found = self.read(position - 1, 1)
+        if not found or found[0].position != position:
+            raise LookupError(f"no event at position {position}")
+        return found[0]
+
     def catch_up(self) -> int:
         """Run every projection until it reaches the head; return events applied.
         One projection's outage never holds the others back."""
@@ -100,36 +174,84 @@ class Runner:
     ) -> int:
         """Apply batches until the head; ``progress`` hears each batch's last position."""
         applied = 0
-        while not projection.failed():
-            start = projection.checkpoint()
-            batch = self.read(start, self.batch)
+        while True:
+            state = projection.state()
+            batch = self.read(state.position, self.batch)
             if not batch:
                 return applied
             try:
-                if not projection.apply(batch, start):
+                if not projection.apply(batch, state):
                     return applied  # another worker holds it, or moved it: it will go on
             except TRANSIENT:
                 raise
             except Exception:
-                logger.exception("projection %s: batch after %d failed", projection.name, start)
-                self.isolate(projection, batch, start)
-                continue
+                logger.exception(
+                    "projection %s: batch after %d failed", projection.name, state.position
+                )
+                if not self.isolate(projection, batch, state):
+                    return applied
             applied += len(batch)
             if progress is not None:
                 progress(batch[-1].position)
-        return applied
 
     @staticmethod
-    def isolate(projection: Projection, batch: Sequence[Positioned], start: int) -> None:
-        """Re-apply one event at a time to find and record the poison event."""
-        expected = start
+    def isolate(
+        projection: Projection, batch: Sequence[Positioned], state: ProjectionState
+    ) -> bool:
+        """Apply ``batch`` one event at a time, parking each poison event: its partition's
+        later events are then held behind it, everyone else's applied. False if another
+        worker moved the projection meanwhile (it carries on)."""
         for item in batch:
             try:
-                if not projection.apply([item], expected):
-                    return
+                if not projection.apply([item], state):
+                    return False
             except TRANSIENT:
                 raise
             except Exception as exc:
-                projection.fail(item, f"{type(exc).__name__}: {exc}")
-                return
-            expected = item.position
+                logger.warning(
+                    "projection %s: parking %s at %d", projection.name, item.topic, item.position
+                )
+                if not projection.park(item, error_text(exc), state):
+                    return False
+            state = projection.state()
+        return True
+
+
+class ReleaseOutcome(NamedTuple):
+    released: int
+    stuck: Parked | None  # the head that failed again, if any
+
+
+def release_partition(runner: Runner, projection: Projection, partition: str) -> ReleaseOutcome:
+    """Retry a partition's parked events in order, after a fix: each one applied and
+    unparked at once; the first that fails again stays at the head with its new error."""
+    released = 0
+    while True:
+        heads = [p for p in projection.parked() if p.partition == partition]
+        if not heads:
+            return ReleaseOutcome(released, None)
+        head = heads[0]
+        try:
+            if projection.release(runner.at(head.position)):
+                released += 1
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            projection.repark(head.position, error_text(exc))
+            return ReleaseOutcome(released, head._replace(error=error_text(exc)))
+
+
+def split_held(
+    batch: Sequence[Positioned], parked: frozenset[str], handles: Callable[[Any], bool]
+) -> tuple[list[Positioned], list[Positioned]]:
+    """``(to apply, to hold)``: events of parked partitions wait (only those the read
+    model acts on are recorded; it ignores the rest anyway)."""
+    if not parked:
+        return list(batch), []
+    live, held = [], []
+    for item in batch:
+        if partition_of(item.event) not in parked:
+            live.append(item)
+        elif handles(item.event):
+            held.append(item)
+    return live, held

@@ -1,4 +1,9 @@
-"""Where each projection stands: checkpoint, head, lag in events and seconds, state."""
+"""Where each projection stands: checkpoint, head, lag in events and seconds, parked events.
+
+Two views: the operator's (the CLI, on the machine, full error texts) and the public one
+(the worker's ``GET /projections``): positions and error *types* only, since an error
+text can quote another user's event data.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from projection_worker.catalog import Rebuildable, failure_of
+from projection_worker.catalog import Rebuildable
+from projection_worker.runner import Parked
 from shared.eventstore import Ledger
 
 
@@ -21,23 +27,39 @@ def _waiting_since(ledger: Ledger, checkpoint: int) -> datetime | None:
     return timestamp
 
 
-def _failure(projection: Rebuildable) -> dict[str, Any] | None:
-    found = failure_of(projection)
-    if found is None and projection.failed():
-        return {"position": None, "error": "failed (see the projection's store)"}
-    return None if found is None else {"position": found[0], "error": found[1]}
+def error_type(error: str | None) -> str | None:
+    """``"DataError: ..."`` -> ``"DataError"``: what the public status may show."""
+    return None if error is None else error.partition(":")[0]
 
 
-def status(ledger: Ledger, projections: Sequence[Rebuildable]) -> list[dict[str, Any]]:
+def _parked(parked: Sequence[Parked], *, public: bool) -> list[dict[str, Any]]:
+    """The head (poison) of each parked partition, with how many events wait behind it."""
+    heads: dict[str, dict[str, Any]] = {}
+    for p in parked:
+        head = heads.get(p.partition)
+        if head is None:
+            error = error_type(p.error) if public else p.error
+            heads[p.partition] = {"position": p.position, "topic": p.topic, "error": error}
+            heads[p.partition]["waiting"] = 0
+            if not public:
+                heads[p.partition]["partition"] = p.partition
+        else:
+            head["waiting"] += 1
+    return list(heads.values())
+
+
+def status(
+    ledger: Ledger, projections: Sequence[Rebuildable], *, public: bool = False
+) -> list[dict[str, Any]]:
     head = ledger.head()
     now = datetime.now(UTC)
     report = []
     for projection in projections:
         checkpoint = projection.checkpoint()
         since = _waiting_since(ledger, checkpoint) if checkpoint < head else None
-        failure = _failure(projection)
+        parked = _parked(projection.parked(), public=public)
         rebuilding = projection.staging_position()
-        state = "failed" if failure else "rebuilding" if rebuilding is not None else "running"
+        state = "degraded" if parked else "rebuilding" if rebuilding is not None else "running"
         report.append(
             {
                 "name": projection.name,
@@ -48,7 +70,7 @@ def status(ledger: Ledger, projections: Sequence[Rebuildable]) -> list[dict[str,
                 "lag_events": head - checkpoint,
                 "lag_seconds": round((now - since).total_seconds(), 3) if since else 0.0,
                 "rebuild_position": rebuilding,
-                "failure": failure,
+                "parked": parked,
             }
         )
     return report
@@ -61,8 +83,9 @@ def render(report: list[dict[str, Any]]) -> str:
     ]
     for row in report:
         detail = ""
-        if row["failure"]:
-            detail = f"poison at {row['failure']['position']}: {row['failure']['error']}"
+        if row["parked"]:
+            waiting = sum(p["waiting"] for p in row["parked"])
+            detail = f"{len(row['parked'])} parked partition(s), {waiting} event(s) waiting"
         elif row["rebuild_position"] is not None:
             detail = f"rebuild at {row['rebuild_position']}"
         lines.append(
@@ -70,4 +93,14 @@ def render(report: list[dict[str, Any]]) -> str:
             f"{row['checkpoint']:>10} {row['head']:>10} {row['lag_events']:>8} "
             f"{row['lag_seconds']:>8.1f}  {detail}"
         )
+    return "\n".join(lines)
+
+
+def render_parked(name: str, parked: Sequence[Parked]) -> str:
+    if not parked:
+        return f"{name}: nothing parked"
+    lines = [f"{name}: {'partition':<36} {'position':>10}  topic / error"]
+    for p in parked:
+        what = p.error if p.error is not None else "(waiting behind the poison)"
+        lines.append(f"  {p.partition:<36} {p.position:>10}  {p.topic}: {what}")
     return "\n".join(lines)

@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
-import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
 from query_service.auth import AsyncTokens
@@ -16,11 +15,13 @@ from query_service.errors import EXCEPTION_HANDLERS
 from query_service.freshness import CheckpointWatch
 from query_service.queries import Queries
 from query_service.suggestions import Suggester
+from shared.auth import Authenticator, TokenCache
+from shared.contracts import LEDGER_TABLES
 from shared.embedding import HashedNgrams
+from shared.http import address_limit
+from shared.ratelimit import auth_failures, per_token
 from shared.settings import Settings, get_settings
-from shared.wiring import async_pool
-
-FRESHNESS_PROJECTION = "ledger_tables"
+from shared.wiring import async_pool, async_redis
 
 
 class State(TypedDict):
@@ -40,18 +41,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 # auth_tokens sits beside the events (inline projection): its own small pool.
                 tokens_pool = await async_pool(settings.postgres_dsn, 4, dict_rows=True)
                 stack.push_async_callback(tokens_pool.close)
-            redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+            redis = async_redis(settings.redis_url) if settings.redis_url else None
             if redis is not None:
                 stack.push_async_callback(redis.aclose)
             cache = RedisReads(redis) if redis is not None else None
             readers = Readers(
-                tokens=AsyncTokens(tokens_pool, settings.eventstore_schema, cache),
+                auth=Authenticator(
+                    TokenCache(settings.auth_cache_seconds), auth_failures(), per_token(settings)
+                ),
+                tokens=AsyncTokens(tokens_pool, settings.eventstore_schema),
                 cache=cache,
                 queries=Queries(reads, settings.readmodel_schema),
                 watch=CheckpointWatch(
                     reads,
                     settings.readmodel_schema,
-                    FRESHNESS_PROJECTION,
+                    LEDGER_TABLES,
                     redis,
                     settings.read_wait_seconds,
                 ),
@@ -59,4 +63,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
             yield {"readers": readers}
 
-    return Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    return Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[address_limit(settings)],
+    )

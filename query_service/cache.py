@@ -4,41 +4,34 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 
-from shared.auth import TokenRecord
+from shared.contracts import (
+    GLOBAL_PARTITION,
+    REDIS_CACHE,
+    categories_key,
+    checkpoint_key,
+)
 from shared.views import CategoryView
 
 logger = logging.getLogger(__name__)
-CHECKPOINT_KEY = "proj:redis_cache"  # written by projection_worker's redis_cache
+CHECKPOINT_KEY = checkpoint_key(REDIS_CACHE)
 
 
 class RedisReads:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    async def token(self, token_id: UUID) -> TokenRecord | None:
-        try:
-            user, sha, exp = await self.client.hmget(f"tok:{token_id}", "user", "sha", "exp")
-        except Exception:
-            logger.warning("redis token lookup failed", exc_info=True)
-            return None
-        if user is None or sha is None:
-            return None
-        expires = datetime.fromisoformat(exp.decode()) if exp else None
-        return TokenRecord(UUID(user.decode()), sha.decode(), expires, revoked=False)
-
     async def categories(self, user_id: UUID, required: int) -> list[CategoryView] | None:
         """The user's and the global categories, if the cache has applied ``required``."""
         try:
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.get(CHECKPOINT_KEY)
-                pipe.hvals(f"cats:{user_id}")
-                pipe.hvals("cats:global")
+                pipe.hvals(categories_key(str(user_id)))
+                pipe.hvals(categories_key(GLOBAL_PARTITION))
                 position, own, shared = await pipe.execute()
         except Exception:
             logger.warning("redis category read failed", exc_info=True)

@@ -21,17 +21,25 @@ from query_service.paginator import paginate
 from query_service.queries import ACCOUNTS_PER_PAGE, Queries
 from query_service.suggestions import Suggester
 from shared import resources
+from shared.auth import Authenticator
+from shared.contracts import (
+    BEHIND_HEADER,
+    DEGRADED_HEADER,
+    LEDGER_TABLES,
+    MIN_POSITION_HEADER,
+    POSITION_HEADER,
+)
 from shared.domain.errors import ForbiddenError, NotFoundError
-from shared.freshness import POSITION_HEADER_IN
-from shared.http import POSITION_HEADER, JSONResponse, path_uuid
+from shared.http import JSONResponse, path_uuid
+from shared.ratelimit import client_address
 
 T = TypeVar("T")
-STALE_HEADER = "X-Valorize-Behind"
 _POSITION = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
 class Readers:
+    auth: Authenticator
     tokens: AsyncTokens
     cache: RedisReads | None
     queries: Queries
@@ -47,8 +55,10 @@ class Caller:
 
 async def _caller(request: Request) -> tuple[Readers, Caller]:
     readers: Readers = request.state.readers
-    user_id = await readers.tokens.user_of(request.headers.get("authorization"))
-    explicit = request.headers.get(POSITION_HEADER_IN, "0")
+    user_id = await readers.auth.user_of(
+        request.headers.get("authorization"), client_address(request.scope), readers.tokens.find
+    )
+    explicit = request.headers.get(MIN_POSITION_HEADER, "0")
     position = int(explicit) if _POSITION.fullmatch(explicit) else 0
     fresh = await readers.watch.wait(user_id, position)
     return readers, Caller(user_id, fresh)
@@ -57,7 +67,9 @@ async def _caller(request: Request) -> tuple[Readers, Caller]:
 def _respond(body: Any, fresh: Freshness) -> Response:
     headers = {POSITION_HEADER: str(fresh.applied)}
     if fresh.behind:  # never a silent stale read
-        headers[STALE_HEADER] = str(fresh.behind)
+        headers[BEHIND_HEADER] = str(fresh.behind)
+    if fresh.degraded:  # some of the user's events are parked: this read lacks them
+        headers[DEGRADED_HEADER] = LEDGER_TABLES
     return JSONResponse(body, headers=headers)
 
 

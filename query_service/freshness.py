@@ -1,8 +1,14 @@
-"""Waiting (bounded) until the read model has caught up with what a client wrote."""
+"""Waiting (bounded) until the read model has caught up with what a client wrote.
+
+One poller per process reads the read model's checkpoint and parked partitions while
+anybody waits, and wakes every waiter whose position it reached: a thousand waiting
+readers cost one query every ``POLL_SECONDS``, not a thousand.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -12,16 +18,20 @@ from uuid import UUID
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import AsyncConnectionPool
 
-from shared.freshness import mark_key
+from shared.contracts import CHECKPOINTS_TABLE, HEAD_MARK_KEY, PARKED_TABLE, write_mark_key
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.005
+# Without waiters the snapshot is refreshed in the background at most this often, so a
+# partition released by an operator stops reading as degraded within about this long.
+REFRESH_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
 class Freshness:
     required: int
     applied: int
+    degraded: bool = False  # the user has events parked in this read model
 
     @property
     def behind(self) -> int:
@@ -29,7 +39,9 @@ class Freshness:
 
 
 class CheckpointWatch:
-    """The read model's applied position, refreshed at most every few ms for all waiters."""
+    """The read model's applied position and parked partitions, read together (one
+    snapshot: a user whose write at P was parked is in the parked set as soon as the
+    checkpoint passes P)."""
 
     def __init__(
         self,
@@ -42,39 +54,79 @@ class CheckpointWatch:
         self.pool, self.redis, self.timeout = pool, redis, timeout
         self.projection = projection
         self.applied = 0
-        self._fetched_at = 0.0
-        self._lock = asyncio.Lock()
-        self._sql = SQL("SELECT position FROM {}.projection_checkpoints WHERE name = %s").format(
-            Identifier(schema)
-        )
+        self.parked: frozenset[str] = frozenset()
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._poller: asyncio.Task[None] | None = None
+        self._refreshed_at = 0.0
+        self._sql = SQL(
+            "SELECT c.position, ARRAY(SELECT DISTINCT partition FROM {s}.{p} "
+            "WHERE name = c.name) AS parked FROM {s}.{c} c WHERE c.name = %s"
+        ).format(s=Identifier(schema), p=Identifier(PARKED_TABLE), c=Identifier(CHECKPOINTS_TABLE))
 
-    async def _refresh(self) -> int:
-        async with self._lock:
-            if time.monotonic() - self._fetched_at >= POLL_SECONDS:
-                async with self.pool.connection() as conn:
-                    cur = await conn.execute(self._sql, (self.projection,), prepare=True)
-                    row = await cur.fetchone()
-                self.applied = int(row["position"]) if row else 0
-                self._fetched_at = time.monotonic()
-            return self.applied
+    async def refresh(self) -> int:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(self._sql, (self.projection,), prepare=True)
+            row = await cur.fetchone()
+        if row is not None:
+            self.applied = int(row["position"])
+            self.parked = frozenset(row["parked"])
+        self._refreshed_at = time.monotonic()
+        return self.applied
 
     async def required_for(self, user_id: UUID, explicit: int) -> int:
+        """The user's last acknowledged write, or the client's explicit position if
+        higher; the latter clamped to the highest position ever acknowledged (no client
+        can have seen beyond it, so waiting for more would only hold the read)."""
         if self.redis is None:
-            return explicit
+            return min(explicit, self.applied)
         try:
-            marked = await self.redis.get(mark_key(user_id))
+            if explicit > self.applied:
+                marked, head = await self.redis.mget(write_mark_key(user_id), HEAD_MARK_KEY)
+                explicit = min(explicit, int(head or 0))
+            else:
+                marked = await self.redis.get(write_mark_key(user_id))
         except Exception:  # a cache outage costs freshness, not availability
             logger.warning("write marks unavailable", exc_info=True)
-            return explicit
+            return min(explicit, self.applied)
         return max(explicit, int(marked or 0))
 
     async def wait(self, user_id: UUID, explicit: int = 0) -> Freshness:
         required = await self.required_for(user_id, explicit)
-        if required <= self.applied:
-            return Freshness(required, self.applied)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            applied = await self._refresh()
-            if applied >= required or time.monotonic() >= deadline:
-                return Freshness(required, applied)
-            await asyncio.sleep(POLL_SECONDS)
+        if required > self.applied:
+            await self._until(required)
+        elif time.monotonic() - self._refreshed_at > REFRESH_SECONDS:
+            self._start_poller()  # one round, in the background: this read does not wait
+        return Freshness(required, self.applied, str(user_id) in self.parked)
+
+    def _start_poller(self) -> None:
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
+
+    async def _until(self, required: int) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        entry = (required, waiter)
+        self._waiters.append(entry)
+        self._start_poller()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(waiter), self.timeout)
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(entry)
+
+    async def _poll(self) -> None:
+        """Runs once, then on while anybody waits; each round one query wakes all it can."""
+        first = True
+        while first or self._waiters:
+            first = False
+            started = time.monotonic()
+            try:
+                applied = await self.refresh()
+            except Exception:  # the read model's outage: waiters time out, stale-flagged
+                logger.warning("checkpoint poll failed", exc_info=True)
+                applied = self.applied
+            for required, waiter in list(self._waiters):
+                if required <= applied and not waiter.done():
+                    waiter.set_result(None)
+            if self._waiters:
+                await asyncio.sleep(max(0.0, POLL_SECONDS - (time.monotonic() - started)))

@@ -90,7 +90,11 @@ async def _reader(ws: aiohttp.ClientWebSocketResponse, arrivals: dict[str, list[
 
 
 async def run(sockets: int, users: int, rate: float, seconds: float) -> None:
-    with bench_stack({"edge": 1, "worker": 1, "gateway": 1}) as stack:
+    # Many sockets per user is the point here (memory per socket), not a real client mix.
+    per_user = str(-(-sockets // users))
+    with bench_stack(
+        {"edge": 1, "worker": 1, "gateway": 1}, WS_MAX_SOCKETS_PER_USER=per_user
+    ) as stack:
         edge, gateway = stack.urls["edge"], stack.urls["gateway"]
         pid = _gateway_pid(gateway.rsplit(":", 1)[1])
         people = _people(edge, users)

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from shared.devstack import free_port, start_postgres, start_redis, stop
+from shared.localstack import LOAD_TEST_ENV
 from shared.migrate import migrate
 from shared.settings import Settings, settings_from
 from shared.tasks_emulator import start_emulator, stop_emulator
@@ -92,6 +93,7 @@ def bench_stack(
         root / "tasks.log",
     )
     env = {
+        **LOAD_TEST_ENV,
         **os.environ,
         **tasks,
         "POSTGRES_DSN": pg.url,

@@ -6,13 +6,20 @@ import hashlib
 import hmac
 import secrets
 import string
+import time
 import zlib
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
+from psycopg.sql import SQL, Composed, Identifier
+
 from shared.domain.ids import parse_uuid
+from shared.ratelimit import TokenBuckets, TooManyRequestsError, check
+from shared.recorder import AUTH_TOKENS_TABLE
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -71,3 +78,77 @@ class TokenLookup(Protocol):
     """Port: find a token's record by id (the inline ``auth_tokens`` table)."""
 
     def find(self, token_id: UUID) -> TokenRecord | None: ...
+
+
+class TokenCache:
+    """In-process copies of token records, unknown ids included (a negative cache), each
+    trusted for ``ttl`` seconds: a hit costs no round trip, and a token revoked or changed
+    elsewhere stops working here within ``ttl`` (expiry itself is checked on every use).
+    Bounded: past ``max_entries`` the oldest entry is dropped."""
+
+    def __init__(
+        self, ttl: float, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl, self.max_entries, self.clock = ttl, max_entries, clock
+        self._entries: OrderedDict[UUID, tuple[float, TokenRecord | None]] = OrderedDict()
+
+    def get(self, token_id: UUID) -> tuple[bool, TokenRecord | None]:
+        """``(found, record)``; ``record`` None with ``found`` means "no such token"."""
+        entry = self._entries.get(token_id)
+        if entry is None or self.clock() - entry[0] >= self.ttl:
+            return False, None
+        return True, entry[1]
+
+    def put(self, token_id: UUID, record: TokenRecord | None) -> None:
+        if self.ttl <= 0:
+            return
+        self._entries[token_id] = (self.clock(), record)
+        self._entries.move_to_end(token_id)
+        if len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+
+Find = Callable[[UUID], Awaitable[TokenRecord | None]]
+
+
+class Authenticator:
+    """Bearer token to user, shared by the HTTP services: the cache first; on a miss the
+    service's own lookup, unless the client's address has used up its failed-auth budget
+    (a client guessing ids never reaches the database faster than that); then the
+    per-token request budget."""
+
+    def __init__(self, cache: TokenCache, failures: TokenBuckets, per_token: TokenBuckets) -> None:
+        self.cache, self.failures, self.per_token = cache, failures, per_token
+
+    async def user_of(self, authorization: str | None, address: str, find: Find) -> UUID:
+        bearer = split_bearer(authorization)
+        if bearer is None:
+            raise UnauthenticatedError
+        token_id, secret = bearer
+        found, record = self.cache.get(token_id)
+        if not found:
+            wait = self.failures.wait_for(address)
+            if wait:
+                raise TooManyRequestsError(wait)
+            record = await find(token_id)
+            self.cache.put(token_id, record)
+        if record is None or not accepts(record, secret):
+            self.failures.take(address)
+            raise UnauthenticatedError
+        check(self.per_token, token_id)
+        return record.user_id
+
+
+def token_query(schema: str) -> Composed:
+    """The inline ``auth_tokens`` row of one token (``%s``: its id), as a tuple row that
+    :func:`record_of` reads. Every service authenticates through this one statement."""
+    return SQL(
+        "SELECT user_id, secret_sha256, expires_at, revoked_at IS NOT NULL FROM {}.{} WHERE id = %s"
+    ).format(Identifier(schema), Identifier(AUTH_TOKENS_TABLE))
+
+
+def record_of(row: Sequence[Any] | Mapping[str, Any] | None) -> TokenRecord | None:
+    if row is None:
+        return None
+    values = tuple(row.values()) if isinstance(row, Mapping) else tuple(row)
+    return TokenRecord(values[0], values[1], values[2], bool(values[3]))

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
@@ -28,20 +28,32 @@ CHANNEL = "valorize:live"
 
 @dataclass(frozen=True, slots=True)
 class LiveBatch:
-    """Messages for positions in ``(after, upto]``, in order, as ``(user_id, message)``."""
+    """Messages for positions in ``(after, upto]``, in order, as ``(user_id, message)``.
+
+    ``resync`` (user id -> position) asks gateways to replay those users' sockets from
+    that position: an operator released parked events that ``live_log`` now holds below
+    positions the sockets may have passed. A batch with only ``resync`` covers no range.
+    """
 
     after: int
     upto: int
     messages: list[tuple[str, dict[str, Any]]]
+    resync: dict[str, int] = field(default_factory=dict)
 
     def encode(self) -> bytes:
-        return encode({"after": self.after, "upto": self.upto, "messages": self.messages})
+        body: dict[str, Any] = {"after": self.after, "upto": self.upto, "messages": self.messages}
+        if self.resync:
+            body["resync"] = self.resync
+        return encode(body)
 
     @classmethod
     def decode(cls, raw: bytes | str) -> LiveBatch:
         body = orjson.loads(raw)
         return cls(
-            int(body["after"]), int(body["upto"]), [(str(u), m) for u, m in body["messages"]]
+            int(body["after"]),
+            int(body["upto"]),
+            [(str(u), m) for u, m in body["messages"]],
+            {str(u): int(p) for u, p in (body.get("resync") or {}).items()},
         )
 
 

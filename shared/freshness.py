@@ -3,6 +3,8 @@
 The command side marks the position after every commit; the query side waits (bounded)
 until its read model has applied at least that position. Redis holds the marks: losing
 them costs only the wait (reads stay correct, possibly a little stale), never data.
+``rw:head`` is the highest position ever acknowledged: no client can have seen a
+position beyond it, so the query side clamps ``X-Valorize-Min-Position`` to it.
 """
 
 from __future__ import annotations
@@ -12,22 +14,25 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
+from shared.contracts import HEAD_MARK_KEY, MIN_POSITION_HEADER, write_mark_key
+
 logger = logging.getLogger(__name__)
 
-# Keep the larger of the stored and the given position (commits can finish out of order).
+# Keep the larger of the stored and the given position (commits can finish out of order),
+# for the user (KEYS[1], expiring) and for the head (KEYS[2], kept).
 MAX_SCRIPT = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then
+local position = tonumber(ARGV[1])
+if position > tonumber(redis.call('GET', KEYS[1]) or '0') then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+if position > tonumber(redis.call('GET', KEYS[2]) or '0') then
+  redis.call('SET', KEYS[2], ARGV[1])
 end
 return 1
 """
-MARK_TTL_SECONDS = 3600
-POSITION_HEADER_IN = "x-valorize-min-position"
-
-
-def mark_key(user_id: UUID | str) -> str:
-    return f"rw:{user_id}"
+MARK_TTL_SECONDS = TTL = 3600
+POSITION_HEADER_IN = MIN_POSITION_HEADER
+mark_key = write_mark_key
 
 
 class WriteMarks(Protocol):
@@ -56,14 +61,13 @@ class RedisWriteMarks:
         try:
             if len(highest) == 1:
                 [(user_id, position)] = highest.items()
-                self._script(keys=[mark_key(user_id)], args=[position, MARK_TTL_SECONDS])
+                self._script(keys=[mark_key(user_id), HEAD_MARK_KEY], args=[position, TTL])
                 return
             # One round trip for the whole group (no MULTI: each mark stands alone).
             pipe = self._client.pipeline(transaction=False)
             for user_id, position in highest.items():
-                self._script(
-                    keys=[mark_key(user_id)], args=[position, MARK_TTL_SECONDS], client=pipe
-                )
+                keys = [mark_key(user_id), HEAD_MARK_KEY]
+                self._script(keys=keys, args=[position, TTL], client=pipe)
             pipe.execute()
         except Exception:
             logger.warning("could not mark write positions for %s", list(highest), exc_info=True)

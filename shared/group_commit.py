@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 class _Pending:
     events: list[Any]
     grants: list[TokenGrant]
+    revocations: list[Any]
     owner: Any
     woken: threading.Event = field(default_factory=threading.Event)
     lead: bool = False
@@ -72,12 +73,16 @@ class GroupCommitter:
         self._closed = False
 
     def append(
-        self, *aggregates: Any, token_grants: list[TokenGrant] | None = None, owner: Any = None
+        self,
+        *aggregates: Any,
+        token_grants: list[TokenGrant] | None = None,
+        token_revocations: list[Any] | None = None,
+        owner: Any = None,
     ) -> int:
         """Like ``Ledger.append``: returns the last position of these aggregates' events.
         ``owner`` (e.g. the user) is handed to ``on_commit`` with the position."""
         events = [e for aggregate in aggregates for e in aggregate.collect_events()]
-        pending = _Pending(events, list(token_grants or ()), owner)
+        pending = _Pending(events, list(token_grants or ()), list(token_revocations or ()), owner)
         with self._lock:
             if self._closed:
                 raise RuntimeError("group committer closed")
@@ -144,7 +149,8 @@ class GroupCommitter:
     def _save(self, batch: list[_Pending]) -> None:
         events = [e for pending in batch for e in pending.events]
         grants = [g for pending in batch for g in pending.grants]
-        recordings = self.ledger.save(*events, token_grants=grants)
+        revoked = [r for pending in batch for r in pending.revocations]
+        recordings = self.ledger.save(*events, token_grants=grants, token_revocations=revoked)
         self.stats.transactions += 1
         self.stats.commands += len(batch)
         self.stats.events += len(events)

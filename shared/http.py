@@ -3,6 +3,7 @@ the original's Laravel-shaped validation errors."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -10,13 +11,19 @@ from uuid import UUID
 import orjson
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared.contracts import POSITION_HEADER
 from shared.domain.errors import NotFoundError
 from shared.domain.ids import parse_uuid
+from shared.domain.text import has_lone_surrogate
+from shared.ratelimit import AddressLimit, TooManyRequestsError, per_address
+from shared.settings import Settings
 
-POSITION_HEADER = "X-Valorize-Position"
+__all__ = ["POSITION_HEADER"]  # re-exported: the services shape responses with it
 
 
 class JSONResponse(Response):
@@ -46,18 +53,39 @@ class InputInvalidError(Exception):
 MAX_DEPTH = 16
 
 
-def _normalise(value: Any, depth: int = 0) -> Any:
-    # The original's global middleware trims strings and turns "" into null.
-    if depth > MAX_DEPTH:
+def _normalise(value: Any, path: tuple[str, ...] = ()) -> Any:
+    """The original's global middleware trims strings and turns "" into null. Unpaired
+    surrogates (valid JSON escapes, not text) are refused here, naming the field: past
+    this point every string must encode as UTF-8 (idempotency fingerprints, the store)."""
+    if len(path) > MAX_DEPTH:
         raise BadRequestError(400, f"The request body must not nest deeper than {MAX_DEPTH}.")
     if isinstance(value, str):
+        if has_lone_surrogate(value):
+            field = ".".join(path) or "body"
+            attr = field.replace("_", " ")
+            raise InputInvalidError({field: [f"The {attr} field must be valid Unicode text."]})
         stripped = value.strip()
         return stripped or None
     if isinstance(value, dict):
-        return {k: _normalise(v, depth + 1) for k, v in value.items()}
+        if any(has_lone_surrogate(k) for k in value):
+            raise BadRequestError(400, "The request body's keys must be valid Unicode text.")
+        return {k: _normalise(v, (*path, k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_normalise(v, depth + 1) for v in value]
+        return [_normalise(v, (*path, str(i))) for i, v in enumerate(value)]
     return value
+
+
+def _loads(body: bytes) -> Any:
+    """orjson, which refuses unpaired surrogate escapes outright; those bodies are read
+    again by ``json`` so that the 422 can name the field (see ``_normalise``)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadRequestError(400, "The request body is not valid JSON.") from None
 
 
 async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
@@ -72,10 +100,7 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
             raise BadRequestError(413, f"The request body must not exceed {max_bytes} bytes.")
     if not body.strip():
         return {}
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise BadRequestError(400, "The request body is not valid JSON.") from None
+    parsed = _loads(body)
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):
@@ -172,3 +197,19 @@ def path_uuid(request: Request, model: str) -> UUID:
     if parsed is None:
         raise NotFoundError(model, raw)
     return parsed
+
+
+def too_many_requests(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TooManyRequestsError)
+    return JSONResponse({"message": str(exc)}, status_code=429, headers=exc.headers)
+
+
+def address_limit(settings: Settings) -> Middleware:
+    """The per-address request budget (``RATE_LIMIT_PER_ADDRESS``); ``/up`` is exempt."""
+    return Middleware(AddressLimit, buckets=per_address(settings), exempt=frozenset({"/up"}))
+
+
+def http_error(_: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path, wrong method) as JSON, like every other error."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"message": exc.detail}, status_code=exc.status_code, headers=exc.headers)

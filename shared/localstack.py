@@ -24,6 +24,15 @@ from shared.tasks_emulator import start_emulator
 from shared.wakeup import queue_path
 
 PG_PORT, REDIS_PORT, TASKS_PORT = 54329, 63799, 9022
+# What a local or load-test stack changes from the production defaults: the load-test
+# endpoint on, and no in-process rate limits (every load-test client is 127.0.0.1, and
+# the original k6 C1 script reads ~1,000 req/s with ONE token). Defaults otherwise.
+LOAD_TEST_ENV = {
+    "LOAD_TEST_USERS": "on",
+    "LOAD_TEST_USERS_PER_SECOND": "500",
+    "RATE_LIMIT_PER_TOKEN": "0",
+    "RATE_LIMIT_PER_ADDRESS": "0",
+}
 SERVICES = {"edge": 8000, "worker": 8003, "gateway": 8004}
 MODULES = {
     "edge": "query_service.app",
@@ -46,7 +55,7 @@ def up(settings: Settings, *, seed: bool = True) -> None:
     if _state_file(settings).exists():
         down(settings)
     state: dict[str, Any] = {"pids": {}}
-    env = dict(os.environ)
+    env = {**LOAD_TEST_ENV, **os.environ}
     if not settings.postgres_dsn:
         pg = start_postgres(data / "pg", PG_PORT)
         state["pids"]["postgres"] = pg.pid

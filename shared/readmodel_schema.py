@@ -12,17 +12,36 @@ _TABLES = """
 CREATE TABLE IF NOT EXISTS {s}.projection_checkpoints (
     name text PRIMARY KEY,
     position bigint NOT NULL DEFAULT 0,
-    status text NOT NULL DEFAULT 'running',
-    poison_position bigint,
-    error text,
+    parked_version bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE TABLE IF NOT EXISTS {s}.projection_failures (
+ALTER TABLE {s}.projection_checkpoints
+    ADD COLUMN IF NOT EXISTS parked_version bigint NOT NULL DEFAULT 0;
+-- Before parking, one poison event stopped a whole projection ('failed'). Such a
+-- projection simply resumes at its checkpoint (the event now applies or is parked).
+ALTER TABLE {s}.projection_checkpoints DROP COLUMN IF EXISTS status;
+ALTER TABLE {s}.projection_checkpoints DROP COLUMN IF EXISTS poison_position;
+ALTER TABLE {s}.projection_checkpoints DROP COLUMN IF EXISTS error;
+DROP TABLE IF EXISTS {s}.projection_failures;
+CREATE TABLE IF NOT EXISTS {s}.parked_events (
     name text NOT NULL,
     position bigint NOT NULL,
+    partition text NOT NULL,
     topic text NOT NULL,
-    error text NOT NULL,
-    failed_at timestamptz NOT NULL DEFAULT now(),
+    error text,
+    parked_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, position)
+);
+CREATE INDEX IF NOT EXISTS parked_events_partition_idx
+    ON {s}.parked_events (name, partition, position);
+CREATE TABLE IF NOT EXISTS {s}.quarantined_events (
+    name text NOT NULL,
+    position bigint NOT NULL,
+    partition text NOT NULL,
+    topic text NOT NULL,
+    error text,
+    reason text NOT NULL,
+    quarantined_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (name, position)
 );
 CREATE TABLE IF NOT EXISTS {s}.banks (

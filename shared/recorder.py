@@ -50,8 +50,9 @@ class ValorizeRecorder(PostgresApplicationRecorder):
     so ids become visible in id order; a second event at an existing
     ``(originator_id, originator_version)`` fails the whole append (optimistic
     concurrency). Plus one of ours: auth tokens are an *inline* projection, written in
-    the append's transaction, so a token works on every service the moment its 201 is
-    returned. Everything else is projected asynchronously by projection_worker.
+    the append's transaction (issue and revocation alike), so a token works on every
+    service the moment its 201 is returned, and a revocation is in the row the moment it
+    is acknowledged. Everything else is projected asynchronously by projection_worker.
     """
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
@@ -63,12 +64,17 @@ class ValorizeRecorder(PostgresApplicationRecorder):
                 "CREATE OR REPLACE FUNCTION {function}("
                 " originator_ids uuid[], versions bigint[], topics text[], states bytea[],"
                 " token_ids uuid[], token_users uuid[], token_secrets text[],"
-                " token_expiries timestamptz[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $$"
+                " token_expiries timestamptz[], revoked_ids uuid[])"
+                " RETURNS SETOF bigint LANGUAGE plpgsql AS $$"
                 " BEGIN"
                 "  PERFORM set_config('lock_timeout', '{lock_timeout}s', true);"
                 "  IF cardinality(token_ids) > 0 THEN"
                 "   INSERT INTO {schema}.{tokens} (id, user_id, secret_sha256, expires_at)"
                 "   SELECT * FROM unnest(token_ids, token_users, token_secrets, token_expiries);"
+                "  END IF;"
+                "  IF cardinality(revoked_ids) > 0 THEN"
+                "   UPDATE {schema}.{tokens} SET revoked_at = now()"
+                "   WHERE id = ANY(revoked_ids) AND revoked_at IS NULL;"
                 "  END IF;"
                 # Before the first nextval: ids are drawn and committed one append at a time.
                 "  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;"
@@ -87,14 +93,15 @@ class ValorizeRecorder(PostgresApplicationRecorder):
         )
         self.append_statement = SQL(
             "SELECT {}(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[],"
-            " %s::uuid[], %s::uuid[], %s::text[], %s::timestamptz[])"
+            " %s::uuid[], %s::uuid[], %s::text[], %s::timestamptz[], %s::uuid[])"
         ).format(function)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Append atomically (with any ``token_grants``); the events' ids, in their order.
+        """Append atomically (with any ``token_grants`` and ``token_revocations``); the
+        events' ids, in their order.
 
         The call is a single statement on an autocommit connection: when it returns the
         transaction has committed, so the ids handed back are durable and final.
@@ -102,6 +109,7 @@ class ValorizeRecorder(PostgresApplicationRecorder):
         if not stored_events:
             return None
         grants: Sequence[TokenGrant] = kwargs.get("token_grants", ())
+        revocations: Sequence[UUID] = kwargs.get("token_revocations", ())
         params = (
             [e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],
@@ -111,6 +119,7 @@ class ValorizeRecorder(PostgresApplicationRecorder):
             [g.user_id for g in grants],
             [g.secret_sha256 for g in grants],
             [g.expires_at for g in grants],
+            list(revocations),
         )
         with (
             self.datastore.get_connection() as conn,

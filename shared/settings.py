@@ -18,6 +18,13 @@ def _float(env: dict[str, str], key: str, default: float) -> float:
     return float(raw) if raw.strip() else default
 
 
+def _flag(env: dict[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    return raw not in ("off", "0", "false", "no")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process configuration. Every field maps to one environment variable (see README)."""
@@ -49,6 +56,17 @@ class Settings:
     group_commit: bool
     command_threads: int
     log_level: str
+    # Abuse bounds (README, "Limits"): every one has a default that holds in production.
+    load_test_users: bool
+    load_test_users_per_second: float
+    rate_limit_per_token: float
+    rate_limit_per_address: float
+    rate_limit_burst_seconds: float
+    auth_cache_seconds: float
+    ws_max_sockets_per_user: int
+    ws_max_pending_per_address: int
+    ws_hello_timeout_seconds: float
+    processes: int
 
 
 def settings_from(env: dict[str, str]) -> Settings:
@@ -80,9 +98,19 @@ def settings_from(env: dict[str, str]) -> Settings:
         pubsub_topic=env.get("PUBSUB_TOPIC", "valorize-events"),
         ws_queue_size=_int(env, "WS_QUEUE_SIZE", 1000),
         ws_auth_check_seconds=_float(env, "WS_AUTH_CHECK_SECONDS", 15.0),
-        group_commit=env.get("GROUP_COMMIT", "on").lower() not in ("off", "0", "false", "no"),
+        group_commit=_flag(env, "GROUP_COMMIT", True),
         command_threads=_int(env, "COMMAND_THREADS", 64),
         log_level=env.get("VALORIZE_LOG_LEVEL", "info"),
+        load_test_users=_flag(env, "LOAD_TEST_USERS", False),
+        load_test_users_per_second=_float(env, "LOAD_TEST_USERS_PER_SECOND", 20.0),
+        rate_limit_per_token=_float(env, "RATE_LIMIT_PER_TOKEN", 100.0),
+        rate_limit_per_address=_float(env, "RATE_LIMIT_PER_ADDRESS", 300.0),
+        rate_limit_burst_seconds=_float(env, "RATE_LIMIT_BURST_SECONDS", 5.0),
+        auth_cache_seconds=_float(env, "AUTH_CACHE_SECONDS", 5.0),
+        ws_max_sockets_per_user=_int(env, "WS_MAX_SOCKETS_PER_USER", 20),
+        ws_max_pending_per_address=_int(env, "WS_MAX_PENDING_PER_ADDRESS", 50),
+        ws_hello_timeout_seconds=_float(env, "WS_HELLO_TIMEOUT_SECONDS", 5.0),
+        processes=_int(env, "VALORIZE_PROCESSES", os.cpu_count() or 1),
     )
 
 

@@ -15,6 +15,8 @@ import pytest
 
 from shared.devstack import free_port, start_postgres, start_redis, stop
 from shared.edge import MethodSplit
+from shared.eventstore import Ledger, open_ledger
+from shared.localstack import LOAD_TEST_ENV
 from shared.migrate import migrate
 from shared.settings import Settings, settings_from
 from shared.tasks_emulator import start_emulator, stop_emulator
@@ -62,12 +64,14 @@ def worker_port() -> int:
 @pytest.fixture(scope="session")
 def settings(servers: dict[str, str], worker_port: int) -> Settings:
     env = {
+        **LOAD_TEST_ENV,
         **servers,
         "POSTGRES_POOL_SIZE": "20",
         "POSTGRES_POOL_MAX_OVERFLOW": "40",
         "PROJECTION_WORKER_URL": f"http://127.0.0.1:{worker_port}/tasks/wake",
         "PROJECTION_SWEEP_SECONDS": "0.5",
         "READ_YOUR_WRITES_TIMEOUT": "5",
+        "AUTH_CACHE_SECONDS": "1",
     }
     made = settings_from(env)
     migrate(made)
@@ -109,3 +113,11 @@ def api(edge_api: ServedApp) -> Iterator[httpx.Client]:
         base_url=edge_api.url, headers={"Accept": "application/json"}, timeout=30
     ) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def ledger(settings: Settings) -> Iterator[Ledger]:
+    """The event store, read directly (to check what was appended, or to append backlogs)."""
+    opened = open_ledger(settings)
+    yield opened
+    opened.close()

@@ -12,7 +12,8 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from uuid import UUID
 
 from aiohttp import WSMsgType, web
 
@@ -21,6 +22,13 @@ from shared.settings import Settings, get_settings
 from shared.wiring import async_pool, subscriber_from
 from ws_gateway import protocol
 from ws_gateway.hub import Connection, Hub
+from ws_gateway.limits import (
+    RESUME_BURST,
+    RESUME_REFILL_SECONDS,
+    PendingByAddress,
+    Replays,
+    TokenBucket,
+)
 from ws_gateway.store import GatewayStore
 
 logger = logging.getLogger(__name__)
@@ -28,20 +36,34 @@ HUB = web.AppKey("hub", Hub)
 STORE = web.AppKey("store", GatewayStore)
 SETTINGS = web.AppKey("settings", Settings)
 SOCKETS: web.AppKey[weakref.WeakSet[Connection]] = web.AppKey("sockets")
-HELLO_TIMEOUT = 10.0
+PENDING = web.AppKey("pending", PendingByAddress)
+HELLO_TIMEOUT = web.AppKey("hello_timeout", float)  # seconds a socket may take to say hello
 
 
-async def _authenticate(store: GatewayStore, bearer: str | None) -> tuple[TokenRecord, Any] | None:
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """An authenticated socket, and where its stream starts (None: from now)."""
+
+    record: TokenRecord
+    token_id: UUID
+    after: int | None
+
+
+async def _authenticate(
+    store: GatewayStore, bearer: str | None, after: int | None
+) -> Opened | None:
     parsed = split_bearer(bearer)
     if parsed is None:
         return None
     record = await store.token(parsed[0])
-    return (record, parsed[0]) if record is not None and accepts(record, parsed[1]) else None
+    if record is None or not accepts(record, parsed[1]):
+        return None
+    return Opened(record, parsed[0], after)
 
 
-async def _hello(ws: web.WebSocketResponse) -> protocol.Hello | None:
+async def _hello(ws: web.WebSocketResponse, timeout: float) -> protocol.Hello | None:
     try:
-        message = await ws.receive(timeout=HELLO_TIMEOUT)
+        message = await ws.receive(timeout=timeout)
     except TimeoutError:
         return None
     if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -50,43 +72,76 @@ async def _hello(ws: web.WebSocketResponse) -> protocol.Hello | None:
     return parsed if isinstance(parsed, protocol.Hello) else None
 
 
+def _query_after(request: web.Request) -> int | None:
+    raw = request.query.get("after")
+    return None if raw is None else protocol.position(raw)
+
+
 async def stream(request: web.Request) -> web.StreamResponse:
-    hub, store, settings = request.app[HUB], request.app[STORE], request.app[SETTINGS]
-    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
-    await ws.prepare(request)
     header = request.headers.get("Authorization")
-    raw_after = request.query.get("after", "")
-    after: int | None = int(raw_after) if raw_after.isdigit() else None
+    pending, address = request.app[PENDING], request.remote or ""
+    if header is None and not pending.claim(address):
+        # Refused before the upgrade: no socket, no task, no hello timer.
+        raise web.HTTPTooManyRequests(text="Too many sockets from this address await 'hello'.")
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
     try:
-        if header is None:
-            hello = await _hello(ws)
-            header, after = (f"Bearer {hello.token}", hello.after) if hello else (None, None)
-    except protocol.ProtocolError as exc:
-        await ws.close(code=protocol.BAD_MESSAGE, message=str(exc).encode())
-        return ws
-    authenticated = await _authenticate(store, header)
-    if authenticated is None:
-        await ws.close(code=protocol.UNAUTHENTICATED, message=b"Unauthenticated.")
-        return ws
-    record, token_id = authenticated
-    conn = Connection(ws, record.user_id, token_id, record.expires_at, settings.ws_queue_size)
-    request.app[SOCKETS].add(conn)
-    hub.add(conn)
-    writer = asyncio.get_running_loop().create_task(conn.write())
-    try:
-        start = hub.upto if after is None else after
-        await conn.send({"type": "welcome", "position": start})
-        await hub.replay(conn, start)
-        await _read(ws, conn, hub)
+        await ws.prepare(request)
+        opened = await _open(request, ws, header)
     finally:
-        hub.remove(conn)
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
+        if header is None:
+            pending.release(address)
+    if opened is not None:
+        await _serve(request.app, ws, opened)
     return ws
 
 
-async def _read(ws: web.WebSocketResponse, conn: Connection, hub: Hub) -> None:
+async def _open(
+    request: web.Request, ws: web.WebSocketResponse, header: str | None
+) -> Opened | None:
+    """Parse where to start and authenticate; on failure close the socket and return None."""
+    try:
+        after = _query_after(request)
+        if header is None:
+            hello = await _hello(ws, request.app[HELLO_TIMEOUT])
+            header, after = (f"Bearer {hello.token}", hello.after) if hello else (None, None)
+    except protocol.ProtocolError as exc:
+        await ws.close(code=protocol.BAD_MESSAGE, message=str(exc).encode())
+        return None
+    opened = await _authenticate(request.app[STORE], header, after)
+    if opened is None:
+        await ws.close(code=protocol.UNAUTHENTICATED, message=b"Unauthenticated.")
+    return opened
+
+
+async def _serve(app: web.Application, ws: web.WebSocketResponse, opened: Opened) -> None:
+    hub, settings = app[HUB], app[SETTINGS]
+    record = opened.record
+    conn = Connection(
+        ws, record.user_id, opened.token_id, record.expires_at, settings.ws_queue_size
+    )
+    if not hub.admit(conn):
+        reason = f"too many sockets for this user (limit {hub.max_sockets_per_user})"
+        await ws.close(code=protocol.OVER_LIMIT, message=reason.encode())
+        return
+    app[SOCKETS].add(conn)
+    writer = asyncio.get_running_loop().create_task(conn.write())
+    replays = Replays(hub, conn, TokenBucket(RESUME_BURST, RESUME_REFILL_SECONDS))
+    conn.restart = replays.resync
+    try:
+        start = hub.upto if opened.after is None else opened.after
+        await conn.send({"type": "welcome", "position": start})
+        replays.start(start)
+        await _read(ws, conn, replays)
+    finally:
+        hub.remove(conn)
+        await replays.stop()
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+
+
+async def _read(ws: web.WebSocketResponse, conn: Connection, replays: Replays) -> None:
+    """Client frames, read while replays run (so a resume can supersede one)."""
     async for message in ws:
         if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
             continue
@@ -95,8 +150,10 @@ async def _read(ws: web.WebSocketResponse, conn: Connection, hub: Hub) -> None:
         except protocol.ProtocolError as exc:
             await conn.close(protocol.BAD_MESSAGE, str(exc))
             return
-        if isinstance(parsed, protocol.Resume):
-            await hub.replay(conn, parsed.after)
+        if isinstance(parsed, protocol.Resume) and not replays.resume(parsed.after):
+            reason = f"too many resumes; reconnect with ?after={conn.last_sent}"
+            await conn.close(protocol.OVER_LIMIT, reason)
+            return
 
 
 async def up(_: web.Request) -> web.Response:
@@ -129,6 +186,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app = web.Application()
     app[SETTINGS] = settings
     app[SOCKETS] = weakref.WeakSet()
+    app[PENDING] = PendingByAddress(settings.ws_max_pending_per_address)
+    app[HELLO_TIMEOUT] = settings.ws_hello_timeout_seconds
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         pool = await async_pool(settings.readmodel_dsn, settings.pool_size)
@@ -136,7 +195,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         if settings.postgres_dsn != settings.readmodel_dsn:
             tokens = await async_pool(settings.postgres_dsn, 4)
         store = GatewayStore(pool, tokens, settings.readmodel_schema, settings.eventstore_schema)
-        hub = Hub(store)
+        hub = Hub(store, settings.ws_max_sockets_per_user)
         await hub.start()
         app[STORE], app[HUB] = store, hub
         tasks = [

@@ -71,7 +71,9 @@ class LiveClient:
         message = await self._ws.receive(timeout=timeout)
         if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
             body: dict[str, Any] = orjson.loads(message.data)
-            if "position" in body and body["type"] not in ("welcome",):
+            if body["type"] == "resync":  # the server restarts the stream from there
+                self.position = body["position"]
+            elif "position" in body and body["type"] not in ("welcome",):
                 self.position = max(self.position, body["position"])
             return body
         # A CLOSE frame carries the server's code in ``data`` and its reason in ``extra``.

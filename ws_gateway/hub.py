@@ -3,7 +3,8 @@
 Ordering invariant, per socket: messages are sent in increasing position, none twice.
 ``last_sent`` guards every path (replay, live, repair), and a socket that is replaying
 holds live messages aside until the replay is done, so the switch from replay to live
-neither drops nor repeats.
+neither drops nor repeats. ``Replays`` (``ws_gateway.limits``) runs at most one replay
+per socket at a time.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -27,7 +29,7 @@ from ws_gateway.store import GatewayStore
 logger = logging.getLogger(__name__)
 Message = dict[str, Any]
 REPLAY_PAGE = 5_000
-CONTROL = frozenset({"welcome", "caught_up", "bye"})
+CONTROL = frozenset({"welcome", "caught_up", "bye", "resync"})
 
 
 class Connection:
@@ -47,6 +49,9 @@ class Connection:
         self.holding: list[Message] | None = None
         self.last_sent = 0
         self.closing = False
+        # Replays the socket from a position, announced with a ``resync`` frame (set by
+        # the app to its replay runner; see ``Hub.on_batch``).
+        self.restart: Callable[[int], None] | None = None
 
     def offer(self, message: Message) -> bool:
         """Queue a live message without waiting; False when the socket is too far behind."""
@@ -71,6 +76,11 @@ class Connection:
         """The socket's writer: drains the queue in order until the socket closes."""
         while not self.ws.closed:
             message = await self.queue.get()
+            if self.holding is not None:
+                # Queued before a replay began, so that replay covers it (its ``upto`` is
+                # past every queued position); sending it now would move ``last_sent``
+                # ahead of the replay and make it skip what lies between.
+                continue
             await self.send(message)
 
     async def close(self, code: int, reason: str) -> None:
@@ -82,8 +92,9 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, store: GatewayStore) -> None:
+    def __init__(self, store: GatewayStore, max_sockets_per_user: int) -> None:
         self.store = store
+        self.max_sockets_per_user = max_sockets_per_user
         self.sockets: dict[UUID, set[Connection]] = defaultdict(set)
         self.upto = 0  # every message up to here was dispatched (or read by replays)
         self._lock = asyncio.Lock()
@@ -91,8 +102,16 @@ class Hub:
     async def start(self) -> None:
         self.upto = await self.store.head()
 
-    def add(self, conn: Connection) -> None:
+    def admit(self, conn: Connection) -> bool:
+        """Add the socket unless its user already has ``max_sockets_per_user`` here.
+
+        Checked and added with no ``await`` in between, so racing sockets cannot overshoot.
+        The cap is per gateway process (each instance counts its own sockets).
+        """
+        if len(self.sockets.get(conn.user_id, ())) >= self.max_sockets_per_user:
+            return False
         self.sockets[conn.user_id].add(conn)
+        return True
 
     def remove(self, conn: Connection) -> None:
         group = self.sockets.get(conn.user_id)
@@ -105,6 +124,12 @@ class Hub:
         return [c for group in self.sockets.values() for c in group]
 
     async def on_batch(self, batch: LiveBatch) -> None:
+        for user_id, after in batch.resync.items():
+            # Parked events released by an operator now lie in live_log below positions
+            # these sockets may have passed: replay them from there, announced.
+            for conn in list(self.sockets.get(UUID(user_id), ())):
+                if conn.restart is not None:
+                    conn.restart(after)
         async with self._lock:
             if batch.upto <= self.upto:
                 return  # a repeat, or already repaired from the store
@@ -138,21 +163,40 @@ class Hub:
                     conn.close(RESUME_REQUIRED, f"too far behind; resume after {conn.last_sent}")
                 )
 
-    async def replay(self, conn: Connection, after: int) -> None:
-        """Send the user's messages after ``after``, then switch the socket to live."""
+    async def replay(
+        self,
+        conn: Connection,
+        after: int,
+        superseded: Callable[[], bool] = lambda: False,
+        *,
+        announce: bool = False,
+    ) -> None:
+        """Send the user's messages after ``after``, then switch the socket to live
+        (``announce``: first a ``resync`` frame, when the server restarts the stream).
+
+        Stops before its next frame once ``superseded()`` is true, leaving the socket
+        holding live messages: the replay that supersedes it starts over, and its own
+        ``upto`` covers whatever was held.
+        """
         conn.holding = []
         while not conn.queue.empty():  # a resume restarts the stream from ``after``
             conn.queue.get_nowait()
+        if announce:
+            await conn.send({"type": "resync", "position": after})
         conn.last_sent = after
         upto = self.upto
         cursor = after
         while cursor < upto:
             page = await self.store.user_messages(conn.user_id, cursor, upto, REPLAY_PAGE)
             for message in page:
+                if superseded():
+                    return
                 await conn.send(message)
             if len(page) < REPLAY_PAGE:
                 break
             cursor = page[-1]["position"]
+        if superseded():
+            return
         held, conn.holding = conn.holding, None
         conn.last_sent = max(conn.last_sent, upto)
         for message in held:

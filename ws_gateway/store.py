@@ -9,10 +9,8 @@ import orjson
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import AsyncConnectionPool
 
-from shared.auth import TokenRecord
-from shared.eventstore import AUTH_TOKENS_TABLE
-
-LIVE_PROJECTION = "live_stream"
+from shared.auth import TokenRecord, record_of, token_query
+from shared.contracts import CHECKPOINTS_TABLE, LIVE_LOG_TABLE, LIVE_STREAM
 
 
 class GatewayStore:
@@ -25,29 +23,26 @@ class GatewayStore:
     ) -> None:
         self.pool, self.tokens_pool = pool, tokens_pool
         s = Identifier(readmodel_schema)
-        self._token = SQL(
-            "SELECT user_id, secret_sha256, expires_at, revoked_at IS NOT NULL FROM {}.{} "
-            "WHERE id = %s"
-        ).format(Identifier(eventstore_schema), Identifier(AUTH_TOKENS_TABLE))
-        self._head = SQL("SELECT position FROM {}.projection_checkpoints WHERE name = %s").format(s)
+        c, log = Identifier(CHECKPOINTS_TABLE), Identifier(LIVE_LOG_TABLE)
+        self._token = token_query(eventstore_schema)
+        self._head = SQL("SELECT position FROM {}.{} WHERE name = %s").format(s, c)
         self._user_log = SQL(
-            "SELECT message FROM {}.live_log WHERE user_id = %s AND position > %s "
+            "SELECT message FROM {}.{} WHERE user_id = %s AND position > %s "
             "AND position <= %s ORDER BY position LIMIT %s"
-        ).format(s)
+        ).format(s, log)
         self._range_log = SQL(
-            "SELECT user_id, message FROM {}.live_log WHERE position > %s AND position <= %s "
+            "SELECT user_id, message FROM {}.{} WHERE position > %s AND position <= %s "
             "AND user_id = ANY(%s) ORDER BY position"
-        ).format(s)
+        ).format(s, log)
 
     async def token(self, token_id: UUID) -> TokenRecord | None:
         async with self.tokens_pool.connection() as conn:
-            row = await (await conn.execute(self._token, (token_id,))).fetchone()
-        return TokenRecord(row[0], row[1], row[2], row[3]) if row else None
+            return record_of(await (await conn.execute(self._token, (token_id,))).fetchone())
 
     async def head(self) -> int:
         """How far ``live_log`` is complete (the live_stream projection's checkpoint)."""
         async with self.pool.connection() as conn:
-            row = await (await conn.execute(self._head, (LIVE_PROJECTION,))).fetchone()
+            row = await (await conn.execute(self._head, (LIVE_STREAM,))).fetchone()
         return int(row[0]) if row else 0
 
     async def user_messages(

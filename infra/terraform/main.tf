@@ -144,6 +144,16 @@ locals {
     # database's max_connections.
     POSTGRES_POOL_SIZE         = tostring(var.db_pool_size)
     POSTGRES_POOL_MAX_OVERFLOW = tostring(var.db_pool_max_overflow)
+    # Abuse bounds, held per instance (Cloud Armor holds per-IP ones across the fleet).
+    # Spelled out even where they equal the app's defaults, so a deployment states them.
+    LOAD_TEST_USERS            = var.enable_load_test_endpoint ? "on" : "off"
+    RATE_LIMIT_PER_TOKEN       = tostring(var.rate_limit_per_token)
+    RATE_LIMIT_PER_ADDRESS     = tostring(var.rate_limit_per_address)
+    RATE_LIMIT_BURST_SECONDS   = tostring(var.rate_limit_burst_seconds)
+    AUTH_CACHE_SECONDS         = tostring(var.auth_cache_seconds)
+    WS_MAX_SOCKETS_PER_USER    = tostring(var.ws_max_sockets_per_user)
+    WS_MAX_PENDING_PER_ADDRESS = tostring(var.ws_max_pending_per_address)
+    WS_HELLO_TIMEOUT_SECONDS   = tostring(var.ws_hello_timeout_seconds)
   }
 
   app_secret_env = {
@@ -275,16 +285,35 @@ module "api_gateway" {
   depends_on = [google_project_service.apis]
 }
 
+# Abuse protection (infra/README.md): /api/testing/* is refused twice unless
+# var.enable_load_test_endpoint, by a URL-map rule (literal path) and by Cloud Armor
+# (decoded path), and Cloud Armor throttles each client IP.
+module "cloud_armor" {
+  source = "./modules/cloud_armor"
+
+  project_id                 = var.project_id
+  name                       = "${var.name}-edge"
+  load_test_endpoint_open    = var.enable_load_test_endpoint
+  load_test_source_ranges    = var.load_test_source_ranges
+  reads_per_minute           = var.armor_reads_per_minute
+  writes_per_minute          = var.armor_writes_per_minute
+  ws_connects_per_10_seconds = var.armor_ws_connects_per_10_seconds
+
+  depends_on = [google_project_service.apis]
+}
+
 module "load_balancer" {
   source = "./modules/load_balancer"
 
-  project_id      = var.project_id
-  region          = var.region
-  name            = var.name
-  domains         = var.domains
-  query_service   = module.service["query"].name
-  command_service = module.service["command"].name
-  gateway_service = module.service["gateway"].name
+  project_id            = var.project_id
+  region                = var.region
+  name                  = var.name
+  domains               = var.domains
+  query_service         = module.service["query"].name
+  command_service       = module.service["command"].name
+  gateway_service       = module.service["gateway"].name
+  security_policy       = module.cloud_armor.self_link
+  blocked_path_prefixes = var.enable_load_test_endpoint ? [] : ["/api/testing/"]
   api_gateway = var.enable_api_gateway ? {
     gateway_id = module.api_gateway[0].gateway_id
     region     = var.api_gateway_region

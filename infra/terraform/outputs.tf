@@ -39,3 +39,8 @@ output "tasks_service_account" {
 output "api_gateway_hostname" {
   value = var.enable_api_gateway ? module.api_gateway[0].default_hostname : null
 }
+
+output "security_policy" {
+  description = "Cloud Armor policy on the public backend services."
+  value       = module.cloud_armor.name
+}

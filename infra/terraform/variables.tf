@@ -111,3 +111,103 @@ variable "api_gateway_region" {
   type        = string
   default     = "us-east1"
 }
+
+# ---- abuse protection (infra/README.md, "Abuse protection")
+
+variable "enable_load_test_endpoint" {
+  description = "Open POST /api/testing/load-test-user (mints users with valid tokens, no auth): staging load tests only. Sets LOAD_TEST_USERS=on and lifts the load balancer's and Cloud Armor's block."
+  type        = bool
+  default     = false
+}
+
+variable "load_test_source_ranges" {
+  description = "Load generators' CIDRs (at most 10): exempt from the Cloud Armor throttles while enable_load_test_endpoint is on."
+  type        = list(string)
+  default     = []
+}
+
+# In-process limits, per instance (the app's defaults; shared/settings.py).
+
+variable "rate_limit_per_token" {
+  description = "RATE_LIMIT_PER_TOKEN: requests/s per bearer token."
+  type        = number
+  default     = 100
+}
+
+variable "rate_limit_per_address" {
+  description = "RATE_LIMIT_PER_ADDRESS: requests/s per client address."
+  type        = number
+  default     = 300
+}
+
+variable "rate_limit_burst_seconds" {
+  description = "RATE_LIMIT_BURST_SECONDS: a bucket holds this many seconds of its rate."
+  type        = number
+  default     = 5
+}
+
+variable "auth_cache_seconds" {
+  description = "AUTH_CACHE_SECONDS: how long a checked token is trusted without a lookup."
+  type        = number
+  default     = 5
+}
+
+variable "ws_max_sockets_per_user" {
+  description = "WS_MAX_SOCKETS_PER_USER."
+  type        = number
+  default     = 20
+}
+
+variable "ws_max_pending_per_address" {
+  description = "WS_MAX_PENDING_PER_ADDRESS: sockets not yet authenticated, per client address."
+  type        = number
+  default     = 50
+}
+
+variable "ws_hello_timeout_seconds" {
+  description = "WS_HELLO_TIMEOUT_SECONDS: a socket that has not authenticated by then is closed."
+  type        = number
+  default     = 5
+}
+
+# Cloud Armor throttles, per client IP per minute, across all instances.
+
+variable "armor_reads_per_minute" {
+  # 300/s, the app's RATE_LIMIT_PER_ADDRESS: an address within the app's own per-instance
+  # limit (many users behind one NAT included) never meets this, while a flood from one
+  # address stops at the edge instead of at each of up to 20 query instances.
+  description = "GET/HEAD requests per client IP per minute before 429."
+  type        = number
+  default     = 18000
+  validation {
+    condition     = var.armor_reads_per_minute >= 1
+    error_message = "armor_reads_per_minute must be at least 1."
+  }
+}
+
+variable "armor_writes_per_minute" {
+  # 100/s, the app's RATE_LIMIT_PER_TOKEN: one address may write as fast as one user may.
+  # Writes are the costly path (the event store's append lock): one command instance took
+  # ~600 POST/s in make bench-writes, so one address gets at most a sixth of it.
+  description = "Non-GET/HEAD requests per client IP per minute before 429."
+  type        = number
+  default     = 6000
+  validation {
+    condition     = var.armor_writes_per_minute >= 1
+    error_message = "armor_writes_per_minute must be at least 1."
+  }
+}
+
+variable "armor_ws_connects_per_10_seconds" {
+  # 5/s, and bursts of at most 50: a browser keeps one socket and reconnects with backoff,
+  # so this is a NAT's worth of users reconnecting after a gateway deploy. With the app's
+  # WS_HELLO_TIMEOUT_SECONDS (5 s), one address then holds at most ~50 unauthenticated
+  # sockets across the whole fleet: one instance's WS_MAX_PENDING_PER_ADDRESS.
+  description = "WebSocket handshakes (/ws*) per client IP per 10 seconds before 429."
+  type        = number
+  default     = 50
+  validation {
+    condition     = var.armor_ws_connects_per_10_seconds >= 1
+    error_message = "armor_ws_connects_per_10_seconds must be at least 1."
+  }
+}

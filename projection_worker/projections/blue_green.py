@@ -18,8 +18,8 @@ import psycopg
 from psycopg.sql import SQL, Identifier, Literal
 from psycopg_pool import ConnectionPool
 
-from projection_worker.projections.checkpoints import PostgresCheckpoint
-from projection_worker.runner import Positioned
+from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
+from projection_worker.runner import Parked, Positioned, ProjectionState, split_held
 from shared.readmodel_schema import readmodel_ddl
 
 
@@ -95,7 +95,6 @@ def _swap(
     with live.pool.connection() as conn, conn.transaction():
         live.hold(conn)
         settle()  # the staging copy applies what was written meanwhile (own connection)
-        position = staging.read()[0]
         conn.execute(SQL("SET LOCAL lock_timeout = {}").format(Literal(SWAP_LOCK_TIMEOUT)))
         conn.execute(
             SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
@@ -116,13 +115,15 @@ def _swap(
                     Identifier(staging.schema), Identifier(table), Identifier(live.schema)
                 )
             )
-        live.reset(conn, position)
+        live.take_over(conn, staging)
 
 
 class PostgresBlueGreen:
-    """Rebuild support for a projection whose tables live in one read-model schema.
+    """A projection whose tables live in one read-model schema: batches, parking and
+    blue-green rebuilds.
 
-    Subclasses set ``TABLES`` and implement ``clone(schema)``.
+    Subclasses set ``TABLES`` and implement ``clone(schema)``, ``handles(event)`` and
+    ``writer(items)`` (the writes that apply ``items``, in order, in a transaction).
     """
 
     name: str
@@ -137,6 +138,19 @@ class PostgresBlueGreen:
     def clone(self, schema: str) -> Self:
         raise NotImplementedError
 
+    def handles(self, event: object) -> bool:
+        raise NotImplementedError
+
+    def writer(self, items: Sequence[Positioned]) -> Write:
+        raise NotImplementedError
+
+    def apply(self, batch: Sequence[Positioned], expected: ProjectionState) -> bool:
+        live, held = split_held(batch, expected.parked, self.handles)
+        return self.cp.commit_batch(expected, batch[-1].position, self.writer(live), held)
+
+    def release(self, item: Positioned) -> bool:
+        return self.cp.release(item, self.writer([item]))
+
     def _staging_name(self) -> str:
         return staging_schema(self.cp.schema, self.name)
 
@@ -146,7 +160,7 @@ class PostgresBlueGreen:
         if not schema_exists(self.pool, schema):
             return None
         try:
-            return self.clone(schema).cp.read()[0]
+            return self.clone(schema).cp.read()
         except psycopg.Error:
             return None
 
@@ -166,14 +180,20 @@ class PostgresBlueGreen:
     def discard_staging(self) -> None:
         drop_schema(self.pool, self._staging_name())
 
-    def failure(self) -> tuple[int, str] | None:
-        return self.cp.failure()
+    def state(self) -> ProjectionState:
+        return self.cp.state()
 
     def checkpoint(self) -> int:
-        return self.cp.read()[0]
+        return self.cp.read()
 
-    def failed(self) -> bool:
-        return self.cp.read()[1] == "failed"
+    def park(self, item: Positioned, error: str, expected: ProjectionState) -> bool:
+        return self.cp.park(item, error, expected)
 
-    def fail(self, event: Positioned, error: str) -> None:
-        self.cp.fail(event.position, event.topic, error)
+    def parked(self) -> list[Parked]:
+        return self.cp.parked()
+
+    def repark(self, position: int, error: str) -> None:
+        self.cp.repark(position, error)
+
+    def quarantine(self, position: int, reason: str) -> bool:
+        return self.cp.quarantine(position, reason)

@@ -16,8 +16,9 @@ from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
 from projection_worker.projections.blue_green import PostgresBlueGreen
-from projection_worker.projections.checkpoints import PostgresCheckpoint
+from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
 from projection_worker.runner import Positioned
+from shared.contracts import LEDGER_TABLES
 from shared.copy_text import NULL, text
 from shared.domain.accounts import Account
 from shared.domain.banks import Bank
@@ -31,7 +32,7 @@ Statement = tuple[Composed, tuple[Any, ...]]
 
 
 class LedgerTables(PostgresBlueGreen):
-    name = "ledger_tables"
+    name = LEDGER_TABLES
     TABLES = ("banks", "users", "accounts", "categories", "transactions", "budgets")
     DEFERRED_INDEXES = ("transactions_user_date_idx",)
 
@@ -59,9 +60,12 @@ class LedgerTables(PostgresBlueGreen):
     def clone(self, schema: str) -> LedgerTables:
         return LedgerTables(self.pool, schema)
 
-    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
+    def handles(self, event: object) -> bool:
+        return type(event) is Transaction.Recorded or type(event) in self._handlers
+
+    def writer(self, items: Sequence[Positioned]) -> Write:
         fold = _Fold(self.sql.copy_transactions)
-        for item in batch:
+        for item in items:
             event = type(item.event)
             if event is Transaction.Recorded:
                 fold.record(item.event.originator_id, self.sql.transaction_row(item))
@@ -72,7 +76,7 @@ class LedgerTables(PostgresBlueGreen):
             else:
                 fold.then(self._statements(item), cascade=event in _CASCADES)
         steps = fold.steps()
-        balances = self.sql.balances(_balance_deltas(batch))
+        balances = self.sql.balances(_balance_deltas(items))
         if balances:
             steps.append(balances)
 
@@ -87,7 +91,7 @@ class LedgerTables(PostgresBlueGreen):
                     for sql, run in itertools.groupby(step, key=lambda s: s[0]):
                         cur.executemany(sql, [params for _, params in run])
 
-        return self.cp.commit_batch(expected, batch[-1].position, write)
+        return write
 
     def _statements(self, item: Positioned) -> list[Statement]:
         handler = self._handlers.get(type(item.event))

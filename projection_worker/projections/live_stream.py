@@ -16,18 +16,19 @@ from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
 from projection_worker.projections.blue_green import PostgresBlueGreen
-from projection_worker.projections.checkpoints import PostgresCheckpoint
-from projection_worker.runner import Positioned
+from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
+from projection_worker.runner import Positioned, ProjectionState, split_held
 from shared.backplane import LiveBatch, Publisher
+from shared.contracts import LIVE_LOG_TABLE, LIVE_STREAM
 from shared.copy_text import json_field
-from shared.live import encode, public_message
+from shared.live import PUBLIC, encode, public_message
 
 logger = logging.getLogger(__name__)
 
 
 class LiveStream(PostgresBlueGreen):
-    name = "live_stream"
-    TABLES = ("live_log",)
+    name = LIVE_STREAM
+    TABLES = (LIVE_LOG_TABLE,)
     DEFERRED_INDEXES = ("live_log_user_idx",)
 
     def __init__(self, pool: ConnectionPool, schema: str, publisher: Publisher | None) -> None:
@@ -35,20 +36,21 @@ class LiveStream(PostgresBlueGreen):
         self.cp = PostgresCheckpoint(pool, schema, self.name)
         # COPY, not INSERT: positions are unique and a batch commits with its checkpoint,
         # so no row can be written twice, and COPY is several times faster to rebuild.
-        self._copy = SQL("COPY {}.live_log (position, user_id, message) FROM STDIN").format(
-            Identifier(schema)
+        self._copy = SQL("COPY {}.{} (position, user_id, message) FROM STDIN").format(
+            Identifier(schema), Identifier(LIVE_LOG_TABLE)
         )
 
     def clone(self, schema: str) -> LiveStream:
         # A rebuild never publishes: clients already received these messages live.
         return LiveStream(self.pool, schema, None)
 
-    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
-        messages: list[tuple[str, dict[str, Any]]] = []
-        for item in batch:
-            public = public_message(item.event, item.position)
-            if public is not None:
-                messages.append(public)
+    def handles(self, event: object) -> bool:
+        return type(event) in PUBLIC
+
+    def writer(self, items: Sequence[Positioned]) -> Write:
+        return self._writer(_messages(items))
+
+    def _writer(self, messages: list[tuple[str, dict[str, Any]]]) -> Write:
         lines = b"".join(
             b"%d\t%s\t%s\n" % (m["position"], user.encode(), json_field(encode(m)))
             for user, m in messages
@@ -59,9 +61,25 @@ class LiveStream(PostgresBlueGreen):
                 with conn.cursor() as cur, cur.copy(self._copy) as copy:
                     copy.write(lines)
 
-        if not self.cp.commit_batch(expected, batch[-1].position, write):
+        return write
+
+    def apply(self, batch: Sequence[Positioned], expected: ProjectionState) -> bool:
+        live, held = split_held(batch, expected.parked, self.handles)
+        messages = _messages(live)
+        if not self.cp.commit_batch(expected, batch[-1].position, self._writer(messages), held):
             return False
-        self._publish(LiveBatch(expected, batch[-1].position, messages))
+        self._publish(LiveBatch(expected.position, batch[-1].position, messages))
+        return True
+
+    def release(self, item: Positioned) -> bool:
+        """A released event reaches ``live_log`` late, below positions its user's sockets
+        may have passed: gateways replay that user's sockets from just before it."""
+        messages = _messages([item])
+        if not self.cp.release(item, self._writer(messages)):
+            return False
+        if messages:
+            user = messages[0][0]
+            self._publish(LiveBatch(0, 0, [], resync={user: item.position - 1}))
         return True
 
     def _publish(self, batch: LiveBatch) -> None:
@@ -73,3 +91,12 @@ class LiveStream(PostgresBlueGreen):
             logger.warning(
                 "live batch (%d, %d] not published", batch.after, batch.upto, exc_info=True
             )
+
+
+def _messages(items: Sequence[Positioned]) -> list[tuple[str, dict[str, Any]]]:
+    messages = []
+    for item in items:
+        public = public_message(item.event, item.position)
+        if public is not None:
+            messages.append(public)
+    return messages

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import orjson
 
-from projection_worker.runner import Positioned
+from projection_worker.runner import (
+    Parked,
+    Positioned,
+    ProjectionState,
+    partition_of,
+    split_held,
+)
+from shared.contracts import MEMO_VECTORS
 from shared.domain.transactions import Transaction
 from shared.embedding import Embedder
 from shared.vectors import MemoIndex, Parts, encode, index_path, load, save, write
@@ -58,8 +65,9 @@ class MemoVectors:
     from the last flush and each file skips what it already has.
     """
 
-    name = "memo_vectors"
+    name = MEMO_VECTORS
     store = "faiss"
+    EVENTS = (Transaction.Recorded, Transaction.Amended, Transaction.Deleted)
 
     def __init__(
         self,
@@ -73,7 +81,7 @@ class MemoVectors:
         self.root = root or live_root(base)
         self.root.mkdir(parents=True, exist_ok=True)
         self._checkpoint = self.root / "checkpoint.json"
-        self._failed = self.root / "failed.json"
+        self._parked = self.root / "parked.json"
         self.flush_every, self.flush_seconds = flush_every, flush_seconds
         self._flushed_when = time.monotonic()
         self._memory: dict[str, MemoIndex] = {}
@@ -123,13 +131,100 @@ class MemoVectors:
         position: int = orjson.loads(self._checkpoint.read_bytes())["position"]
         return position
 
-    def failed(self) -> bool:
-        return self._failed.exists()
+    # Parking: ``parked.json`` {"version", "events": [[position, partition, topic, error]]},
+    # written before the checkpoint, and idempotent by position (a batch re-applied after
+    # a crash between the two holds nothing twice).
 
-    def fail(self, event: Positioned, error: str) -> None:
-        self._failed.write_bytes(
-            orjson.dumps({"position": event.position, "topic": event.topic, "error": error})
-        )
+    def _read_parked(self) -> tuple[int, list[Parked]]:
+        if not self._parked.exists():
+            return 0, []
+        body = orjson.loads(self._parked.read_bytes())
+        return int(body["version"]), [Parked(*row) for row in body["events"]]
+
+    def _write_parked(self, version: int, events: list[Parked]) -> None:
+        tmp = self._parked.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(orjson.dumps({"version": version, "events": [list(p) for p in events]}))
+        tmp.replace(self._parked)
+
+    def _hold(self, items: Sequence[Positioned], error: str | None, bump: bool) -> None:
+        version, events = self._read_parked()
+        known = {p.position for p in events}
+        fresh = [
+            Parked(i.position, partition_of(i.event), i.topic, error)
+            for i in items
+            if i.position not in known
+        ]
+        if fresh or bump:
+            self._write_parked(version + int(bump), events + fresh)
+
+    def state(self) -> ProjectionState:
+        version, events = self._read_parked()
+        return ProjectionState(self.checkpoint(), frozenset(p.partition for p in events), version)
+
+    def handles(self, event: object) -> bool:
+        return isinstance(event, self.EVENTS)
+
+    def park(self, item: Positioned, error: str, expected: ProjectionState) -> bool:
+        with self._locked() as locked:
+            if not locked or self.state() != expected:
+                return False
+            self._hold([item], error, bump=True)
+            self._advance(item.position)
+            return True
+
+    def parked(self) -> list[Parked]:
+        return sorted(self._read_parked()[1], key=lambda p: (p.partition, p.position))
+
+    def _head(self, position: int) -> tuple[int, list[Parked], Parked] | None:
+        version, events = self._read_parked()
+        found = next((p for p in events if p.position == position), None)
+        if found is None:
+            return None
+        first = min(p.position for p in events if p.partition == found.partition)
+        return (version, events, found) if first == position else None
+
+    def _unpark(self, version: int, events: list[Parked], head: Parked) -> None:
+        rest = [p for p in events if p.position != head.position]
+        emptied = all(p.partition != head.partition for p in rest)
+        self._write_parked(version + int(emptied), rest)
+
+    def release(self, item: Positioned) -> bool:
+        with self._exclusive():
+            found = self._head(item.position)
+            if found is None:
+                return False
+            self._cache.clear()  # an older event lands below what the cache holds
+            self._apply_user(item.event.user_id, [item])
+            self._unpark(*found)
+            return True
+
+    def repark(self, position: int, error: str) -> None:
+        with self._exclusive():
+            version, events = self._read_parked()
+            self._write_parked(
+                version, [p._replace(error=error) if p.position == position else p for p in events]
+            )
+
+    def quarantine(self, position: int, reason: str) -> bool:
+        with self._exclusive():
+            found = self._head(position)
+            if found is None:
+                return False
+            audit = self.root / "quarantined.jsonl"
+            with audit.open("ab") as log:
+                log.write(orjson.dumps({**found[2]._asdict(), "reason": reason}) + b"\n")
+            self._unpark(*found)
+            return True
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """The projection's lock, waited for (operator commands)."""
+        with (self.root / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[bool]:
@@ -144,33 +239,37 @@ class MemoVectors:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
+    def apply(self, batch: Sequence[Positioned], expected: ProjectionState) -> bool:
         with self._locked() as locked:
-            if not locked or self.checkpoint() != expected:
+            if not locked or self.state() != expected:
                 return False
-            if self._cache_key != (os.path.realpath(self.root), expected):
+            if self._cache_key != (os.path.realpath(self.root), expected.position):
                 self._cache.clear()
+            live, held = split_held(batch, expected.parked, self.handles)
             try:
-                return self._apply(batch)
+                self._hold(held, None, bump=False)
+                return self._apply(live, batch[-1].position)
             except BaseException:
                 self._cache.clear()  # an index may be half-applied in memory
                 raise
 
-    def _apply(self, batch: Sequence[Positioned]) -> bool:
+    def _apply(self, batch: Sequence[Positioned], upto: int) -> bool:
         by_user: dict[str, list[Positioned]] = defaultdict(list)
         for item in batch:
-            if isinstance(
-                item.event, (Transaction.Recorded, Transaction.Amended, Transaction.Deleted)
-            ):
+            if isinstance(item.event, self.EVENTS):
                 by_user[item.event.user_id].append(item)
         for user_id, items in by_user.items():
             self._apply_user(user_id, items)
+        self._advance(upto, len(batch))
+        return True
+
+    def _advance(self, upto: int, events: int = 1) -> None:
         if not self.flush_every:
-            self._write_checkpoint(batch[-1].position)
-            self._cache_key = (os.path.realpath(self.root), batch[-1].position)
-            return True
-        self._position = batch[-1].position
-        self._unflushed += len(batch)
+            self._write_checkpoint(upto)
+            self._cache_key = (os.path.realpath(self.root), upto)
+            return
+        self._position = upto
+        self._unflushed += events
         # Every flush rewrites every index, so the gap between flushes doubles with
         # the history already written: the total written stays under twice the
         # final size (fixed gaps wrote the square of it), and a lost process loses
@@ -179,7 +278,6 @@ class MemoVectors:
             time.monotonic() - self._flushed_when >= self.flush_seconds
         ):
             self.flush()
-        return True
 
     def flush(self) -> None:
         """Write the buffered indexes, then the checkpoint that covers them.
@@ -219,6 +317,9 @@ class MemoVectors:
             self._write_error = exc
 
     def _apply_user(self, user_id: str, items: list[Positioned]) -> None:
+        """Apply ``items`` to the user's index, skipping what its file already has (each
+        file records its last position; a released event is still above it, since every
+        later event of a parked user was held)."""
         path = index_path(self.root, user_id)
         memo = (
             self._memory.get(user_id) or self._cache.get(user_id) or load(path, self.embedder.dim)

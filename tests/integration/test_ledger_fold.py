@@ -148,12 +148,10 @@ def _apply_in_chunks(
         tables = LedgerTables(pool, schema)
         with pool.connection() as conn:
             tables.cp.reset(conn, after)
-        expected = after
         events = Runner(ledger, []).read(after, 1_000_000)
         for i in range(0, len(events), size):
             chunk = events[i : i + size]
-            assert tables.apply(chunk, expected)
-            expected = chunk[-1].position
+            assert tables.apply(chunk, tables.state())
     finally:
         pool.close()
 

@@ -244,7 +244,7 @@ def test_live_vector_indexes_kept_in_memory_never_hide_another_workers_batch(
     turn = 0
     while batch := runner.read(first.checkpoint(), 50):
         worker = (first, second)[turn % 2]
-        assert worker.apply(batch, worker.checkpoint())
+        assert worker.apply(batch, worker.state())
         turn += 1
     assert turn > 4
     clean = MemoVectors(tmp_path / "clean", HashedNgrams())

@@ -4,6 +4,7 @@ rebuild lane against an in-memory projection."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -15,9 +16,15 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-from projection_worker.rebuild import RebuildFailedError, _Lane
+from projection_worker.rebuild import _Lane
 from projection_worker.rebuild_processes import groups
-from projection_worker.runner import Positioned
+from projection_worker.runner import (
+    Parked,
+    Positioned,
+    ProjectionState,
+    partition_of,
+    split_held,
+)
 from shared.copy_text import NULL, json_field, text
 from shared.transcoder import FastJSONTranscoder
 
@@ -77,33 +84,41 @@ def test_copy_text_escapes_what_copy_would_misread() -> None:
 
 class _Pickier:
     """An in-memory projection that cannot take ``position`` in a batch of several events
-    (a batch-level bug), or at all when ``poison``."""
+    (a batch-level bug), or at all when ``poison``; it parks as the real ones do."""
 
     name = "pickier"
 
     def __init__(self, position: int, *, poison: bool) -> None:
         self.position, self.poison = position, poison
         self.at, self.applied = 0, list[int]()
-        self.failure_: tuple[int, str] | None = None
+        self.parked_: list[Parked] = []
+        self.version = 0
+
+    def state(self) -> ProjectionState:
+        return ProjectionState(self.at, frozenset(p.partition for p in self.parked_), self.version)
 
     def checkpoint(self) -> int:
         return self.at
 
-    def failed(self) -> bool:
-        return self.failure_ is not None
-
-    def failure(self) -> tuple[int, str] | None:
-        return self.failure_
-
-    def fail(self, event: Positioned, error: str) -> None:
-        self.failure_ = (event.position, error)
-
-    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
-        if expected != self.at:
+    def park(self, item: Positioned, error: str, expected: ProjectionState) -> bool:
+        if expected != self.state():
             return False
-        if any(p.position == self.position for p in batch) and (self.poison or len(batch) > 1):
+        self.parked_.append(Parked(item.position, partition_of(item.event), item.topic, error))
+        self.version += 1
+        self.at = item.position
+        return True
+
+    def parked(self) -> list[Parked]:
+        return list(self.parked_)
+
+    def apply(self, batch: Sequence[Positioned], expected: ProjectionState) -> bool:
+        if expected != self.state():
+            return False
+        live, held = split_held(batch, expected.parked, lambda _: True)
+        if any(p.position == self.position for p in live) and (self.poison or len(live) > 1):
             raise ValueError("cannot take this one")
-        self.applied += [p.position for p in batch]
+        self.applied += [p.position for p in live]
+        self.parked_ += [Parked(p.position, partition_of(p.event), p.topic, None) for p in held]
         self.at = batch[-1].position
         return True
 
@@ -116,7 +131,7 @@ class _Flaky(_Pickier):
         super().__init__(-1, poison=False)  # takes any batch
         self.lost_at, self.landed, self.lost = position, landed, False
 
-    def apply(self, batch: Sequence[Positioned], expected: int) -> bool:
+    def apply(self, batch: Sequence[Positioned], expected: ProjectionState) -> bool:
         if self.lost or all(p.position != self.lost_at for p in batch):
             return super().apply(batch, expected)
         self.lost = True
@@ -134,8 +149,14 @@ def _run_lane(projection: _Pickier, pages: list[list[Positioned]]) -> Exception 
     return lane.error
 
 
+@dataclass(frozen=True)
+class _Event:
+    user_id: str
+
+
 def _pages() -> list[list[Positioned]]:
-    events = [Positioned(n, "t", None) for n in range(1, 31)]
+    """30 events alternating between users ``a`` and ``b``, in pages of 10."""
+    events = [Positioned(n, "t", _Event("ab"[n % 2])) for n in range(1, 31)]
     return [events[i : i + 10] for i in range(0, 30, 10)]
 
 
@@ -143,15 +164,19 @@ def test_a_rebuild_lane_goes_on_past_a_batch_that_only_fails_whole() -> None:
     projection = _Pickier(15, poison=False)
     assert _run_lane(projection, _pages()) is None
     assert projection.applied == list(range(1, 31))  # each event once, in order
-    assert not projection.failed()
+    assert not projection.parked()
 
 
-def test_a_rebuild_lane_stops_at_a_poison_event_and_says_which() -> None:
-    projection = _Pickier(15, poison=True)
-    error = _run_lane(projection, _pages())
-    assert isinstance(error, RebuildFailedError)
-    assert "at 15: ValueError: cannot take this one" in str(error)
-    assert projection.applied == list(range(1, 15))
+def test_a_rebuild_lane_parks_a_poison_event_and_its_users_later_events_only() -> None:
+    projection = _Pickier(15, poison=True)  # 15 is user "b"'s (odd positions)
+    assert _run_lane(projection, _pages()) is None
+    odd_after = list(range(17, 31, 2))
+    assert projection.applied == [n for n in range(1, 31) if n != 15 and n not in odd_after]
+    assert [(p.position, p.error) for p in projection.parked()] == [
+        (15, "ValueError: cannot take this one"),
+        *[(n, None) for n in odd_after],
+    ]
+    assert projection.checkpoint() == 30
 
 
 @pytest.mark.parametrize("landed", [False, True])

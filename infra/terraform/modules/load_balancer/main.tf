@@ -6,6 +6,9 @@
 #
 # With var.api_gateway set, everything except /ws* goes to that API Gateway instead
 # (its OpenAPI spec does the method split) and query/command get no NEG here.
+#
+# var.blocked_path_prefixes (e.g. /api/testing/) are answered 404 by the load balancer
+# itself, and var.security_policy (Cloud Armor) is attached to every backend service.
 
 terraform {
   required_providers {
@@ -96,6 +99,31 @@ resource "google_compute_url_map" "https" {
   path_matcher {
     name            = "main"
     default_service = local.api_default
+
+    # Paths the load balancer answers itself with a 404 (an abort on every request, so no
+    # backend sees them). Literal prefixes: percent-encoded variants are the Cloud Armor
+    # policy's to catch, and the app's own setting (LOAD_TEST_USERS) is the authority.
+    dynamic "route_rules" {
+      for_each = length(var.blocked_path_prefixes) > 0 ? [1] : []
+      content {
+        priority = 0
+        service  = local.api_default
+        dynamic "match_rules" {
+          for_each = var.blocked_path_prefixes
+          content {
+            prefix_match = match_rules.value
+          }
+        }
+        route_action {
+          fault_injection_policy {
+            abort {
+              http_status = 404
+              percentage  = 100
+            }
+          }
+        }
+      }
+    }
 
     route_rules {
       priority = 1

@@ -41,6 +41,12 @@ variable "api_gateway" {
   default = null
 }
 
+variable "blocked_path_prefixes" {
+  description = "Path prefixes answered 404 by the load balancer, never forwarded."
+  type        = list(string)
+  default     = []
+}
+
 variable "security_policy" {
   description = "Optional Cloud Armor policy (self link) for every backend service."
   type        = string
