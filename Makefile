@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down migrate test test-unit test-integration lint typecheck bench bench-writes bench-reads bench-ws bench-rebuild scenarios clean
+.PHONY: help install up down migrate test test-unit test-integration lint typecheck wrk bench bench-writes bench-reads bench-ws bench-rebuild scenarios clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -45,9 +45,12 @@ lint: install ## ruff
 typecheck: install ## mypy --strict on the five packages and the scenarios
 	$(BIN)/mypy shared command_service projection_worker query_service ws_gateway scenarios
 
-bench: install ## every benchmark, short versions (well under 15 minutes), then the scenario summary
+wrk: ## Debian's wrk, the HTTP load generator of bench-reads (installs it if missing)
+	@command -v wrk >/dev/null || (echo "installing Debian's wrk"; apt-get install -y -qq wrk >/dev/null)
+
+bench: install wrk ## every benchmark, short versions (well under 15 minutes), then the scenario summary
 	$(BIN)/python -m scenarios.bench_writes --seconds 3
-	$(BIN)/python -m scenarios.bench_reads --seconds 3
+	$(BIN)/python -m scenarios.bench_reads --seconds 3 --rounds 1
 	$(BIN)/python -m scenarios.bench_ws --sockets 5000 --users 50 --seconds 5
 	$(BIN)/python -m scenarios.bench_rebuild --events 100000
 	$(BIN)/python -m scenarios.run --time-scale 0.05 --vu-scale 0.25 --queue-total 51580
@@ -55,7 +58,7 @@ bench: install ## every benchmark, short versions (well under 15 minutes), then 
 bench-writes: install ## POST /api/transactions; single-command appends vs library save() and raw INSERTs; lock-hold model
 	$(BIN)/python -m scenarios.bench_writes
 
-bench-reads: install ## projection throughput, commit-to-visible latency, GET /api/transactions vs GET /up
+bench-reads: install wrk ## projection throughput, commit-to-visible breakdown, GET /api/transactions (C1) vs GET /up by wrk
 	$(BIN)/python -m scenarios.bench_reads
 
 bench-ws: install ## sockets per gateway process, memory per socket, commit-to-client latency

@@ -27,7 +27,7 @@ from shared.group_commit import GroupCommitter
 from shared.http import address_limit
 from shared.ratelimit import TokenBuckets, auth_failures, per_token
 from shared.settings import Settings, get_settings
-from shared.wiring import readmodel_pool, wakeup_from
+from shared.wiring import readmodel_pool, settle_heap, wakeup_from
 
 
 class State(TypedDict):
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             executor=executor,
         )
         try:
+            settle_heap()
             yield {"handlers": handlers}
         finally:
             executor.shutdown(wait=True)
@@ -86,5 +87,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[address_limit(settings)],
+        middleware=address_limit(settings),
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypedDict
 
@@ -21,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from projection_worker.catalog import Rebuildable, projections
-from projection_worker.runner import TRANSIENT, Projection, Runner
+from projection_worker.catalog import projections
+from projection_worker.lanes import Timeline, Worker
+from projection_worker.runner import Runner
 from projection_worker.status import status
 from shared.eventstore import open_ledger
 from shared.http import JSONResponse
@@ -32,57 +32,9 @@ from shared.wiring import publisher_from, readmodel_pool
 logger = logging.getLogger(__name__)
 
 
-class Lane:
-    """One projection's catch-up loop, on its own thread: a slow read model (say, the
-    vector index) never delays a fast one (the tables reads wait on)."""
-
-    def __init__(self, runner: Runner, projection: Projection) -> None:
-        self.runner, self.projection = runner, projection
-        self._poked = threading.Event()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name=projection.name, daemon=True)
-        self._thread.start()
-
-    def poke(self) -> None:
-        self._poked.set()
-
-    def _run(self) -> None:
-        while True:
-            self._poked.wait()
-            self._poked.clear()  # pokes arriving during the pass ask for one more
-            if self._stopped:
-                return
-            try:
-                self.runner.catch_up_one(self.projection)
-            except TRANSIENT:
-                logger.warning("%s: store unavailable, will retry", self.projection.name)
-            except Exception:
-                logger.exception("%s: catch-up failed", self.projection.name)
-
-    def stop(self) -> None:
-        self._stopped = True
-        self._poked.set()
-        self._thread.join(timeout=30)
-
-
-class Worker:
-    """Wake-ups only poke the lanes: the task is acknowledged at once, and the lanes read
-    from their own checkpoints whatever position the task named."""
-
-    def __init__(self, runner: Runner, catalog: list[Rebuildable]) -> None:
-        self.lanes = [Lane(runner, projection) for projection in catalog]
-
-    def wake(self) -> None:
-        for lane in self.lanes:
-            lane.poke()
-
-    def stop(self) -> None:
-        for lane in self.lanes:
-            lane.stop()
-
-
 class State(TypedDict):
     worker: Worker
+    timeline: Timeline
     report: Callable[[], list[dict[str, Any]]]
 
 
@@ -98,7 +50,27 @@ async def wake(request: Request) -> Response:
         return JSONResponse({"message": "A wake-up carries no body."}, status_code=413)
     worker: Worker = request.state.worker
     worker.wake()
+    request.state.timeline.woken(_enqueued_at(request.headers.get("x-cloudtasks-tasketa")))
     return JSONResponse({"accepted": True}, status_code=202)
+
+
+def _enqueued_at(eta: str | None) -> float | None:
+    """Cloud Tasks' schedule time of the task (its creation time, for ours)."""
+    try:
+        return float(eta) if eta else None
+    except ValueError:
+        return None
+
+
+async def timeline(request: Request) -> Response:
+    """Wake-ups and batches since ``?since=`` (wall-clock seconds): positions and times
+    only, for ``make bench-reads``' commit-to-visible breakdown."""
+    try:
+        since = float(request.query_params.get("since", "0"))
+    except ValueError:
+        since = 0.0
+    recorded: Timeline = request.state.timeline
+    return JSONResponse(recorded.since(since))
 
 
 async def projections_status(request: Request) -> Response:
@@ -116,7 +88,7 @@ async def up(_: Request) -> Response:
 async def _sweep(worker: Worker, every: float) -> None:
     """The safety net: a lost or never-enqueued task delays projection by this much."""
     while True:
-        worker.wake()
+        worker.poke()
         await asyncio.sleep(every)
 
 
@@ -130,11 +102,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         redis = Redis.from_url(settings.redis_url)
         publisher = publisher_from(settings, redis)
         catalog = projections(settings, pool, redis, publisher)
-        runner = Runner(ledger, catalog)
-        worker = Worker(runner, catalog)
+        recorded = Timeline()
+        runner = Runner(ledger, catalog, observe=recorded.batch)
+        worker = Worker(
+            runner,
+            catalog,
+            ledger.head,
+            linger=settings.linger_seconds,
+            poll=settings.head_poll_seconds,
+        )
         sweeper = asyncio.create_task(_sweep(worker, settings.sweep_seconds))
         try:
-            yield {"worker": worker, "report": lambda: status(ledger, catalog, public=True)}
+            yield {
+                "worker": worker,
+                "timeline": recorded,
+                "report": lambda: status(ledger, catalog, public=True),
+            }
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -148,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/tasks/wake", wake, methods=["POST"]),
             Route("/projections", projections_status),
+            Route("/projections/timeline", timeline),
             Route("/up", up),
         ],
         lifespan=lifespan,

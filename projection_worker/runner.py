@@ -18,7 +18,7 @@ never on another user's.
 from __future__ import annotations
 
 import logging
-import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -132,14 +132,25 @@ class Projection(Protocol):
         ...
 
 
+# Hears each applied batch: (projection, first, last position, read from, read by), times
+# in wall-clock seconds (see projection_worker.lanes.Timeline).
+Observer = Callable[[str, int, int, float, float], None]
+
+
 class Runner:
     """Pulls events after each projection's checkpoint, in batches, until caught up."""
 
-    def __init__(self, ledger: Ledger, projections: Sequence[Projection], batch: int = 500):
+    def __init__(
+        self,
+        ledger: Ledger,
+        projections: Sequence[Projection],
+        batch: int = 500,
+        observe: Observer | None = None,
+    ):
         self.ledger = ledger
         self.projections = list(projections)
         self.batch = batch
-        self._local = threading.Lock()
+        self.observe = observe
 
     def read(self, after: int, limit: int) -> list[Positioned]:
         notifications: Sequence[Notification] = self.ledger.recorder.select_notifications(
@@ -176,9 +187,11 @@ class Runner:
         applied = 0
         while True:
             state = projection.state()
+            read_at = time.time()
             batch = self.read(state.position, self.batch)
             if not batch:
                 return applied
+            read = time.time()
             try:
                 if not projection.apply(batch, state):
                     return applied  # another worker holds it, or moved it: it will go on
@@ -191,6 +204,8 @@ class Runner:
                 if not self.isolate(projection, batch, state):
                     return applied
             applied += len(batch)
+            if self.observe is not None:
+                self.observe(projection.name, batch[0].position, batch[-1].position, read_at, read)
             if progress is not None:
                 progress(batch[-1].position)
 

@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 from typing import TypedDict
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from query_service.auth import AsyncTokens
-from query_service.cache import RedisReads
-from query_service.endpoints import ROUTES, Readers
+from query_service.endpoints import LISTINGS, ROUTES, Readers
 from query_service.errors import EXCEPTION_HANDLERS
+from query_service.fast_path import FastPath
 from query_service.freshness import CheckpointWatch
+from query_service.hot import HotReads
 from query_service.queries import Queries
 from query_service.suggestions import Suggester
 from shared.auth import Authenticator, TokenCache
@@ -20,8 +22,9 @@ from shared.contracts import LEDGER_TABLES
 from shared.embedding import HashedNgrams
 from shared.http import address_limit
 from shared.ratelimit import auth_failures, per_token
+from shared.redis_pipe import PipelinedRedis
 from shared.settings import Settings, get_settings
-from shared.wiring import async_pool, async_redis
+from shared.wiring import async_pool, async_redis, settle_heap
 
 
 class State(TypedDict):
@@ -44,28 +47,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
             redis = async_redis(settings.redis_url) if settings.redis_url else None
             if redis is not None:
                 stack.push_async_callback(redis.aclose)
-            cache = RedisReads(redis) if redis is not None else None
+            watch = CheckpointWatch(
+                reads, settings.readmodel_schema, LEDGER_TABLES, redis, settings.read_wait_seconds
+            )
+            hot: HotReads | None = None
+            if settings.redis_url and settings.hot_reads:
+                pipe = PipelinedRedis(settings.redis_url)
+                stack.push_async_callback(pipe.close)
+                # Never below what the SQL model had applied when this process started.
+                hot = HotReads(pipe, floor=await watch.refresh())
             readers = Readers(
                 auth=Authenticator(
                     TokenCache(settings.auth_cache_seconds), auth_failures(), per_token(settings)
                 ),
                 tokens=AsyncTokens(tokens_pool, settings.eventstore_schema),
-                cache=cache,
+                hot=hot,
                 queries=Queries(reads, settings.readmodel_schema),
-                watch=CheckpointWatch(
-                    reads,
-                    settings.readmodel_schema,
-                    LEDGER_TABLES,
-                    redis,
-                    settings.read_wait_seconds,
-                ),
+                watch=watch,
                 suggester=Suggester(settings.vector_dir / "current", HashedNgrams()),
             )
+            settle_heap()
             yield {"readers": readers}
 
     return Starlette(
         routes=ROUTES,
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[address_limit(settings)],
+        middleware=[*address_limit(settings), Middleware(FastPath, listings=LISTINGS)],
     )

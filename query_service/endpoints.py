@@ -1,23 +1,42 @@
-"""Read endpoints: authenticate, wait for the caller's writes, query, shape."""
+"""Read endpoints: authenticate; answer from the hot read model when it may (one round
+trip to Redis, the page already JSON); else wait for the caller's writes, query
+PostgreSQL, shape."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any, Generic, NamedTuple, TypeVar
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from query_service.auth import AsyncTokens
-from query_service.cache import RedisReads
-from query_service.filters import account_filters, category_filters, transaction_filters
+from query_service.fast_path import HOT_TRIED, Listings, Plan
+from query_service.filters import (
+    AccountFilters,
+    CategoryFilters,
+    TransactionFilters,
+    account_filters,
+    category_filters,
+    transaction_filters,
+)
 from query_service.freshness import CheckpointWatch, Freshness
-from query_service.paginator import paginate
+from query_service.hot import (
+    Args,
+    HotAnswer,
+    HotReads,
+    accounts_args,
+    categories_args,
+    transactions_args,
+)
+from query_service.paginator import envelope, paginate
 from query_service.queries import ACCOUNTS_PER_PAGE, Queries
 from query_service.suggestions import Suggester
 from shared import resources
@@ -28,9 +47,11 @@ from shared.contracts import (
     LEDGER_TABLES,
     MIN_POSITION_HEADER,
     POSITION_HEADER,
+    READ_MODEL_HEADER,
+    REDIS_CACHE,
 )
 from shared.domain.errors import ForbiddenError, NotFoundError
-from shared.http import JSONResponse, path_uuid
+from shared.http import InputInvalidError, JSONResponse, RawJSON, path_uuid
 from shared.ratelimit import client_address
 
 T = TypeVar("T")
@@ -41,36 +62,50 @@ _POSITION = re.compile(r"[0-9]{1,18}")
 class Readers:
     auth: Authenticator
     tokens: AsyncTokens
-    cache: RedisReads | None
+    hot: HotReads | None  # None: every read from PostgreSQL (HOT_READS=off)
     queries: Queries
     watch: CheckpointWatch
     suggester: Suggester
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     user_id: UUID
-    fresh: Freshness
+    explicit: int  # X-Valorize-Min-Position, 0 if absent or not a position
 
 
-async def _caller(request: Request) -> tuple[Readers, Caller]:
+async def _identify(request: Request) -> tuple[Readers, Caller]:
     readers: Readers = request.state.readers
     user_id = await readers.auth.user_of(
         request.headers.get("authorization"), client_address(request.scope), readers.tokens.find
     )
     explicit = request.headers.get(MIN_POSITION_HEADER, "0")
-    position = int(explicit) if _POSITION.fullmatch(explicit) else 0
-    fresh = await readers.watch.wait(user_id, position)
-    return readers, Caller(user_id, fresh)
+    return readers, Caller(user_id, int(explicit) if _POSITION.fullmatch(explicit) else 0)
+
+
+async def _fresh(readers: Readers, caller: Caller) -> Freshness:
+    """The SQL read model, once it has the caller's writes and whatever this process has
+    answered from the hot model (no reader of a process sees the models go back), or the
+    wait ran out."""
+    seen = readers.hot.floor if readers.hot else 0
+    return await readers.watch.wait(caller.user_id, max(caller.explicit, seen))
 
 
 def _respond(body: Any, fresh: Freshness) -> Response:
-    headers = {POSITION_HEADER: str(fresh.applied)}
+    headers = {POSITION_HEADER: str(fresh.applied), READ_MODEL_HEADER: LEDGER_TABLES}
     if fresh.behind:  # never a silent stale read
         headers[BEHIND_HEADER] = str(fresh.behind)
     if fresh.degraded:  # some of the user's events are parked: this read lacks them
         headers[DEGRADED_HEADER] = LEDGER_TABLES
     return JSONResponse(body, headers=headers)
+
+
+_HOT_MODEL = (READ_MODEL_HEADER.lower().encode(), REDIS_CACHE.encode())
+_POSITION_NAME = POSITION_HEADER.lower().encode()
+
+
+def _hot(body: bytes, hot: HotAnswer) -> Response:
+    """An answer of the hot read model: already JSON, as fresh as its checks required."""
+    return RawJSON(body, [(_POSITION_NAME, b"%d" % hot.applied), _HOT_MODEL])
 
 
 async def _owned(
@@ -90,8 +125,87 @@ async def _owned(
     return view
 
 
+@lru_cache(maxsize=1024)
+def _base(scheme: str, host: str, path: str) -> str:
+    return f"{scheme}://{host}{path}"
+
+
 def _path(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+    """The listing's URL without its query, for the paginator's links."""
+    scope = request.scope
+    host = request.headers.get("host") or "{}:{}".format(*scope["server"])
+    return _base(scope["scheme"], host, scope.get("root_path", "") + scope["path"])
+
+
+F = TypeVar("F")
+
+
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[F]):
+    """A listing's query string, parsed: its filters, its parameters (for the paginator's
+    links) and its hot read's arguments (None: PostgreSQL answers it)."""
+
+    filters: F
+    params: tuple[tuple[str, str], ...]
+    hot: Args | None
+
+
+class _Parser(Generic[F]):
+    """One listing's query strings, each distinct text parsed once (lists ask the same few
+    shapes again and again); long ones, which no client repeats, every time. A query
+    string that is refused (422) is refused every time."""
+
+    def __init__(self, parse: Callable[[QueryParams], F], hot: Callable[[F], Args | None]) -> None:
+        self.parse, self.hot = parse, hot
+        self.memo = lru_cache(maxsize=4096)(self.listing)
+
+    def listing(self, raw: bytes) -> Listing[F]:
+        params = QueryParams(raw)
+        filters = self.parse(params)
+        return Listing(filters, tuple(params.multi_items()), self.hot(filters))
+
+    def of(self, raw: bytes) -> Listing[F]:
+        return self.memo(raw) if len(raw) <= _MEMO_QUERY else self.listing(raw)
+
+    def __call__(self, request: Request) -> Listing[F]:
+        return self.of(request.scope["query_string"])
+
+
+_MEMO_QUERY = 512
+_transactions = _Parser(transaction_filters, transactions_args)
+_accounts = _Parser(account_filters, accounts_args)
+_categories = _Parser(category_filters, categories_args)
+
+
+def _plan(
+    parser: _Parser[Any], paged: Callable[[Any], tuple[int, int]]
+) -> Callable[[bytes], Plan | None]:
+    def plan(raw: bytes) -> Plan | None:
+        try:
+            listing = parser.of(raw)
+        except InputInvalidError:
+            return None  # the endpoint says why
+        return (listing.hot, listing.params, *paged(listing.filters))
+
+    return plan
+
+
+# What the fast path (query_service.fast_path) may answer, and how.
+LISTINGS: Listings = {
+    "/api/transactions": ("transactions", _plan(_transactions, lambda f: (f.page, f.per_page))),
+    "/api/accounts": ("accounts", _plan(_accounts, lambda f: (f.page, ACCOUNTS_PER_PAGE))),
+    "/api/categories": ("categories", _plan(_categories, lambda f: (0, 0))),
+    "/api/budgets": ("budgets", lambda raw: ((), (), 0, 0)),
+}
+
+
+async def _hot_read(
+    request: Request, query: str, caller: Caller, args: Args | None, **where: Any
+) -> HotAnswer | None:
+    readers: Readers = request.state.readers
+    if readers.hot is None or args is None or request.scope.get(HOT_TRIED):
+        return None
+    return await readers.hot.read(query, *caller, args, seen=readers.watch.applied, **where)
 
 
 async def up(_: Request) -> Response:
@@ -99,8 +213,15 @@ async def up(_: Request) -> Response:
 
 
 async def list_accounts(request: Request) -> Response:
-    readers, caller = await _caller(request)
-    filters = account_filters(request.query_params)
+    readers, caller = await _identify(request)
+    listing: Listing[AccountFilters] = _accounts(request)
+    filters = listing.filters
+    if hot := await _hot_read(request, "accounts", caller, listing.hot):
+        head, tail = envelope(
+            _path(request), listing.params, hot.total, filters.page, ACCOUNTS_PER_PAGE
+        )
+        return _hot(head + hot.data + tail, hot)
+    fresh = await _fresh(readers, caller)
     total, accounts = await readers.queries.accounts(caller.user_id, filters)
     body = paginate(
         [resources.account_json(a) for a in accounts],
@@ -108,22 +229,31 @@ async def list_accounts(request: Request) -> Response:
         page=filters.page,
         per_page=ACCOUNTS_PER_PAGE,
         path=_path(request),
-        params=request.query_params.multi_items(),
+        params=listing.params,
     )
-    return _respond(body, caller.fresh)
+    return _respond(body, fresh)
 
 
 async def list_categories(request: Request) -> Response:
-    readers, caller = await _caller(request)
-    categories = await readers.queries.categories(
-        caller.user_id, category_filters(request.query_params)
-    )
-    return _respond([resources.category_json(c) for c in categories], caller.fresh)
+    readers, caller = await _identify(request)
+    listing: Listing[CategoryFilters] = _categories(request)
+    if hot := await _hot_read(request, "categories", caller, listing.hot):
+        return _hot(hot.data, hot)
+    fresh = await _fresh(readers, caller)
+    categories = await readers.queries.categories(caller.user_id, listing.filters)
+    return _respond([resources.category_json(c) for c in categories], fresh)
 
 
 async def list_transactions(request: Request) -> Response:
-    readers, caller = await _caller(request)
-    filters = transaction_filters(request.query_params)
+    readers, caller = await _identify(request)
+    listing: Listing[TransactionFilters] = _transactions(request)
+    filters = listing.filters
+    if hot := await _hot_read(request, "transactions", caller, listing.hot):
+        head, tail = envelope(
+            _path(request), listing.params, hot.total, filters.page, filters.per_page
+        )
+        return _hot(head + hot.data + tail, hot)
+    fresh = await _fresh(readers, caller)
     total, txns = await readers.queries.transactions(caller.user_id, filters)
     body = paginate(
         [resources.transaction_json(t) for t in txns],
@@ -131,38 +261,47 @@ async def list_transactions(request: Request) -> Response:
         page=filters.page,
         per_page=filters.per_page,
         path=_path(request),
-        params=request.query_params.multi_items(),
+        params=listing.params,
     )
-    return _respond(body, caller.fresh)
+    return _respond(body, fresh)
 
 
 async def list_budgets(request: Request) -> Response:
-    readers, caller = await _caller(request)
+    readers, caller = await _identify(request)
+    if hot := await _hot_read(request, "budgets", caller, ()):
+        return _hot(hot.data, hot)
+    fresh = await _fresh(readers, caller)
     budgets = await readers.queries.budgets(caller.user_id)
-    return _respond([resources.budget_json(b) for b in budgets], caller.fresh)
+    return _respond([resources.budget_json(b) for b in budgets], fresh)
 
 
 def _show(
     model: str,
+    kind: str,
     find: Callable[[Queries, UUID], Awaitable[tuple[Any, Any] | None]],
     shape: Callable[[Any], Any],
     *,
     global_ok: bool = False,
 ) -> Any:
     async def endpoint(request: Request) -> Response:
-        readers, caller = await _caller(request)
+        readers, caller = await _identify(request)
         resource_id = path_uuid(request, model)
+        where = {"model": model, "resource": resource_id}
+        if hot := await _hot_read(request, "one", caller, (kind, str(resource_id)), **where):
+            return _hot(hot.data, hot)
+        fresh = await _fresh(readers, caller)
         view = await _owned(
             find(readers.queries, resource_id), model, resource_id, caller, global_ok=global_ok
         )
-        return _respond(shape(view), caller.fresh)
+        return _respond(shape(view), fresh)
 
     return endpoint
 
 
 async def suggest_categories(request: Request) -> Response:
     """Closest categories for a transaction's memo, from the user's memo vector index."""
-    readers, caller = await _caller(request)
+    readers, caller = await _identify(request)
+    fresh = await _fresh(readers, caller)
     txn_id = path_uuid(request, "Transaction")
     txn = await _owned(readers.queries.transaction(txn_id), "Transaction", txn_id, caller)
     suggestions = await run_in_threadpool(
@@ -176,24 +315,26 @@ async def suggest_categories(request: Request) -> Response:
             if s.category_id in categories
         ]
     }
-    return _respond(body, caller.fresh)
+    return _respond(body, fresh)
 
 
 ROUTES = [
     Route("/up", up, methods=["GET", "HEAD"]),
     Route("/api/accounts", list_accounts),
-    Route("/api/accounts/{id}", _show("Account", Queries.account, resources.account_json)),
+    Route(
+        "/api/accounts/{id}", _show("Account", "account", Queries.account, resources.account_json)
+    ),
     Route("/api/categories", list_categories),
     Route(
         "/api/categories/{id}",
-        _show("Category", Queries.category, resources.category_json, global_ok=True),
+        _show("Category", "category", Queries.category, resources.category_json, global_ok=True),
     ),
     Route("/api/transactions", list_transactions),
     Route(
         "/api/transactions/{id}",
-        _show("Transaction", Queries.transaction, resources.transaction_json),
+        _show("Transaction", "txn", Queries.transaction, resources.transaction_json),
     ),
     Route("/api/transactions/{id}/suggestions", suggest_categories),
     Route("/api/budgets", list_budgets),
-    Route("/api/budgets/{id}", _show("Budget", Queries.budget, resources.budget_json)),
+    Route("/api/budgets/{id}", _show("Budget", "budget", Queries.budget, resources.budget_json)),
 ]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 ON_EACH_SIDE = 3
 
 
-def _query_string(params: list[tuple[str, str]], page: int) -> str:
+def _query_string(params: Sequence[tuple[str, str]], page: int) -> str:
     """``withQueryString()``: the request's parameters, arrays re-indexed, then ``page``."""
     counters: dict[str, int] = {}
     parts = []
@@ -47,14 +51,18 @@ def _window(current: int, last: int) -> list[int | None]:
 
 
 def paginate(
-    data: list[Any],
+    data: list[Any] | None,
     *,
     total: int,
     page: int,
     per_page: int,
     path: str,
-    params: list[tuple[str, str]],
+    params: Sequence[tuple[str, str]],
+    count: int | None = None,
 ) -> dict[str, Any]:
+    """The paginator's object; ``data`` None with ``count`` items: the envelope of a
+    page whose items are rendered elsewhere (see :func:`envelope`)."""
+    count = len(data) if data is not None else count or 0
     last = max(1, -(-total // per_page))
 
     def url(n: int) -> str:
@@ -86,7 +94,7 @@ def paginate(
         "current_page": page,
         "data": data,
         "first_page_url": url(1),
-        "from": first_item if data else None,
+        "from": first_item if count else None,
         "last_page": last,
         "last_page_url": url(last),
         "links": links,
@@ -94,6 +102,25 @@ def paginate(
         "path": path,
         "per_page": per_page,
         "prev_page_url": url(page - 1) if page > 1 else None,
-        "to": first_item + len(data) - 1 if data else None,
+        "to": first_item + count - 1 if count else None,
         "total": total,
     }
+
+
+@lru_cache(maxsize=4096)
+def envelope(
+    path: str, params: tuple[tuple[str, str], ...], total: int, page: int, per_page: int
+) -> tuple[bytes, bytes]:
+    """The paginator's JSON around its ``data`` array, as the bytes before and after it:
+    a page rendered as JSON elsewhere is spliced in, never parsed. Cached: the same
+    listing asked again (the same query, the same total) costs a dictionary lookup."""
+    offset = (page - 1) * per_page
+    count = max(0, min(per_page, total - offset))
+    raw = orjson.dumps(
+        paginate(
+            None, total=total, page=page, per_page=per_page, path=path, params=params, count=count
+        )
+    )
+    head, marker, tail = raw.partition(b'"data":null')
+    assert marker, "the paginator's object lost its data key"
+    return head + b'"data":', tail

@@ -1,26 +1,27 @@
-"""`make bench-reads`: the read side, each figure beside a baseline from the same run.
+"""`make bench-reads`: the read side, each figure beside a baseline from the same run, on
+the topology `make up` starts.
 
 1. Projection throughput on a 51,580-event backlog (the paper's queue-drain size), per
    read model, beside raw ``select_notifications`` reads of the same events.
-2. Commit-to-visible latency (p50/p95/p99): from a POST's 201 to its position in the
-   ``ledger_tables`` checkpoint, while 16 clients write through Cloud Tasks wake-ups.
-3. GET /api/transactions (k6 C1 query shapes) at 1, 64 and 256 clients, beside GET /up.
+2. Commit-to-visible latency (p50/p95/p99) broken down by the worker's timeline, and
+   commit-to-WebSocket, while 16 clients write through Cloud Tasks wake-ups.
+3. GET /api/transactions (k6 C1 query shapes) at 64 and 256 connections beside GET /up,
+   driven by wrk (Debian's; 12 to 21 us of CPU a request, so the server is the limit).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
-import threading
 import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import psycopg
 from redis import Redis
@@ -31,8 +32,10 @@ from projection_worker.projections.memo_vectors import MemoVectors
 from projection_worker.projections.redis_cache import RedisCache
 from projection_worker.runner import Projection, Runner
 from scenarios.data import append_transactions, opened_accounts
-from scenarios.loadgen import HEADER, Result, closed_loop
+from scenarios.loadgen import HEADER, closed_loop
 from scenarios.stack import Stack, bench_stack
+from scenarios.visibility import CheckpointWatcher, Probe, listen, pct, write
+from scenarios.wrk import run_wrk, wrk_binary
 from shared.embedding import HashedNgrams
 from shared.eventstore import Ledger, open_ledger
 from shared.readmodel_schema import readmodel_ddl
@@ -99,65 +102,105 @@ def _fresh_schema(stack: Stack, schema: str) -> str:
 
 def _user(base: str) -> dict[str, Any]:
     with httpx.Client(base_url=base, timeout=30) as client:
-        token = client.post("/api/testing/load-test-user").json()["token"]
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        made = client.post("/api/testing/load-test-user").json()
+        headers = {"Authorization": f"Bearer {made['token']}", "Accept": "application/json"}
         accounts = [a["id"] for a in client.get("/api/accounts", headers=headers).json()["data"]]
         categories = [c["id"] for c in client.get("/api/categories", headers=headers).json()]
-    return {"headers": headers, "accounts": accounts, "categories": categories}
+    return {
+        "headers": headers,
+        "token": made["token"],
+        "accounts": accounts,
+        "categories": categories,
+    }
 
 
-def visibility_latency(stack: Stack, seconds: float) -> Result:
+def visibility(stack: Stack, seconds: float) -> list[str]:
+    """From a POST's 201 to its transaction in the SQL read model, broken down with the
+    worker's timeline (read, applied) and the wake-up tasks; and to the writer's socket.
+    16 clients write through Cloud Tasks wake-ups, closed loop."""
     base, user = stack.urls["edge"], _user(stack.urls["edge"])
-    committed: dict[int, float] = {}
-    visible: dict[int, float] = {}
-    done = threading.Event()
+    probe = Probe()
+    watcher = CheckpointWatcher(
+        stack.settings.readmodel_dsn, stack.settings.readmodel_schema, probe
+    )
 
-    def watch() -> None:
-        with psycopg.connect(stack.settings.readmodel_dsn, autocommit=True) as conn:
-            while not done.is_set():
-                row = conn.execute(
-                    "SELECT position FROM readmodel.projection_checkpoints "
-                    "WHERE name = 'ledger_tables'"
-                ).fetchone()
-                now, position = time.perf_counter(), int(row[0]) if row else 0
-                # list() copies in one step: the POST loop adds to the dict meanwhile.
-                for p in [p for p in list(committed) if p not in visible and p <= position]:
-                    visible[p] = now
-                time.sleep(0.001)
+    async def run() -> None:
+        ready = asyncio.Event()
+        ws_url = stack.urls["gateway"].replace("http", "ws") + "/ws"
+        listener = asyncio.create_task(listen(ws_url, user["token"], probe, ready))
+        await asyncio.wait_for(ready.wait(), 10)
+        await closed_loop(
+            "POST load (16 clients)", 16, seconds, lambda s, n: write(s, base, user, probe, n)
+        )
+        await asyncio.sleep(2)
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
 
-    async def post(session: aiohttp.ClientSession, n: int) -> bool:
-        body = {
-            "account_id": random.choice(user["accounts"]),
-            "category_id": random.choice(user["categories"]),
-            "amount": {"value": 500 + n % 8000, "currency": "BRL"},
-            "date": "2026-01-20",
-            "memo": f"latency {n}",
-        }
-        async with session.post(
-            f"{base}/api/transactions", json=body, headers=user["headers"]
-        ) as response:
-            await response.read()
-            committed[int(response.headers["X-Valorize-Position"])] = time.perf_counter()
-            return response.status == 201
-
-    watcher = threading.Thread(target=watch)
+    started = time.time()
     watcher.start()
-    asyncio.run(closed_loop("POST load (16 clients)", 16, seconds, post))
-    time.sleep(2)
-    done.set()
+    asyncio.run(run())
+    watcher.done.set()
     watcher.join()
-    result = Result("commit-to-visible (ledger_tables)", 16, seconds)
-    result.latencies_ms = [(visible[p] - committed[p]) * 1000 for p in committed if p in visible]
-    result.errors = len(committed) - len(result.latencies_ms)
-    return result
+    timeline = httpx.get(
+        f"{stack.urls['worker']}/projections/timeline", params={"since": started}, timeout=30
+    ).json()
+    return _breakdown(probe, timeline)
 
 
-async def read_load(stack: Stack, seconds: float, levels: list[int]) -> list[Result]:
+def _breakdown(probe: Probe, timeline: dict[str, list[Any]]) -> list[str]:
+    batches = [b for b in timeline["batches"] if b[0] == "ledger_tables"]
+    waits, work, seen = [], [], []
+    for position, (at, _) in probe.committed.items():
+        batch = next((b for b in batches if b[1] <= position <= b[2]), None)
+        if batch is None or position not in probe.visible:
+            continue
+        read_at, applied = batch[3], batch[5]
+        waits.append(max(0.0, read_at - at) * 1000)
+        work.append((applied - read_at) * 1000)
+        seen.append(max(0.0, probe.visible[position] - applied) * 1000)
+    wakes = [(w[1] - w[0]) * 1000 for w in timeline["wakes"] if w[0] is not None]
+    rows = [
+        ("201 -> the worker reads it", waits),
+        ("read + applied (ledger_tables batch)", work),
+        ("applied -> a reader sees it", seen),
+        ("commit-to-visible, in all", probe.visible_ms()),
+        ("commit-to-WebSocket (the writer's socket)", probe.socket_ms()),
+        ("wake-up task: enqueued -> delivered", wakes),
+    ]
+    lines = [f"{'stage (ms)':<42} {'n':>6} {'p50':>7} {'p95':>7} {'p99':>7}"]
+    for label, values in rows:
+        lines.append(
+            f"{label:<42} {len(values):>6} {pct(values, 50):>7.1f} "
+            f"{pct(values, 95):>7.1f} {pct(values, 99):>7.1f}"
+        )
+    return lines
+
+
+def _c1_requests(users: list[dict[str, Any]]) -> list[tuple[str, dict[str, str]]]:
+    """k6 C1's query shapes: page 1, 15 per page, 1 or 2 ``accounts[]`` or ``categories[]``."""
+    rng, shapes = random.Random(1), []
+    for user in users:
+        for key, pool in (
+            ("accounts%5B%5D", user["accounts"]),
+            ("categories%5B%5D", user["categories"]),
+        ):
+            for _ in range(25):
+                picked = rng.sample(pool, rng.randint(1, 2))
+                query = "&".join(f"{key}={value}" for value in picked)
+                shapes.append((f"/api/transactions?{query}&page=1&per_page=15", user["headers"]))
+    return shapes
+
+
+def read_load(stack: Stack, seconds: float, levels: list[int], rounds: int) -> list[str]:
+    """GET /api/transactions (C1 shapes) beside GET /up, by wrk, alternating, ``rounds``
+    times per level: the medians, so that one noisy slice of this shared machine does not
+    decide the ratio."""
     base = stack.urls["edge"]
     users = [_user(base) for _ in range(4)]
     with httpx.Client(base_url=base, timeout=30) as client:
         for user in users:
-            for i in range(60):
+            for i in range(120):
                 client.post(
                     "/api/transactions",
                     headers=user["headers"],
@@ -169,56 +212,57 @@ async def read_load(stack: Stack, seconds: float, levels: list[int]) -> list[Res
                         "memo": f"read bench {i}",
                     },
                 )
-
-    async def listing(session: aiohttp.ClientSession, n: int) -> bool:
-        user = users[n % len(users)]
-        key, pool = random.choice(
-            [("accounts[]", user["accounts"]), ("categories[]", user["categories"])]
+    time.sleep(1)
+    listing = _c1_requests(users)
+    lines = []
+    for connections in levels:
+        ups, lists = [], []
+        for _ in range(rounds):
+            ups.append(
+                run_wrk("GET /up", base, [("/up", {})], connections=connections, seconds=seconds)
+            )
+            lists.append(
+                run_wrk(
+                    "GET /api/transactions (C1)",
+                    base,
+                    listing,
+                    connections=connections,
+                    seconds=seconds,
+                )
+            )
+        up = sorted(ups, key=lambda r: r.rate)[len(ups) // 2]
+        listed = sorted(lists, key=lambda r: r.rate)[len(lists) // 2]
+        lines += [up.row(), listed.row()]
+        lines.append(
+            f"  {connections:>3} connections: GET /api/transactions = {listed.rate / up.rate:.2f}x "
+            f"GET /up (medians of {rounds}: {listed.rate:,.0f} vs {up.rate:,.0f} req/s; "
+            f"list rounds {', '.join(f'{r.rate:,.0f}' for r in lists)})"
         )
-        params = [(key, value) for value in random.sample(pool, random.randint(1, 2))]
-        params += [("page", "1"), ("per_page", "15")]
-        async with session.get(
-            f"{base}/api/transactions", params=params, headers=user["headers"]
-        ) as response:
-            await response.read()
-            return response.status == 200
-
-    async def trivial(session: aiohttp.ClientSession, n: int) -> bool:
-        async with session.get(f"{base}/up") as response:
-            await response.read()
-            return response.status == 200
-
-    results = []
-    for concurrency in levels:
-        results.append(await closed_loop("GET /up (HTTP ceiling)", concurrency, seconds, trivial))
-        results.append(await closed_loop("GET /api/transactions", concurrency, seconds, listing))
-    return results
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--workers", type=int, default=1, help="edge (API) processes")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with bench_stack({"edge": args.workers}) as stack:
+    # What `make up` starts: the edge (VALORIZE_PROCESSES processes, one per core by
+    # default), the worker and the gateway, on embedded PostgreSQL and Redis.
+    topology = {"edge": 0, "worker": 1, "gateway": 1}
+    with bench_stack({"edge": 1}) as stack:
         projections = projection_throughput(stack)
-    with bench_stack({"edge": args.workers, "worker": 1}) as stack:
-        latency = visibility_latency(stack, args.seconds)
-        reads = asyncio.run(read_load(stack, args.seconds, [1, 64, 256]))
-    print(f"\nValorize read side on {os.cpu_count()} cores")
+    with bench_stack(topology) as stack:
+        latency = visibility(stack, args.seconds)
+        reads = read_load(stack, args.seconds, [64, 256], args.rounds)
+    print(f"\nValorize read side on {os.cpu_count()} cores (the `make up` topology)")
     print(f"\nprojecting a {BACKLOG:,}-event backlog (events/s, ratio to raw reads):")
     print(f"{'read model':<28} {'events':>8} {'events/s':>12} {'ratio':>10}")
     print("\n".join(projections))
-    print("\n" + HEADER)
-    print(latency.row())
-    for row in reads:
-        print(row.row())
-    for trivial, listing in zip(reads[::2], reads[1::2], strict=True):
-        print(
-            f"  {listing.concurrency:>3} clients: GET /api/transactions = "
-            f"{listing.rate / trivial.rate:.2f}x GET /up ({listing.rate:.0f} vs "
-            f"{trivial.rate:.0f} req/s)"
-        )
+    print("\ncommit-to-visible, 16 writing clients:")
+    print("\n".join(latency))
+    print(f"\nreads, by wrk ({wrk_binary()}):")
+    print(HEADER.replace("conc", "conn"))
+    print("\n".join(reads))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from scenarios.bench_writes import raw_inserts
 from scenarios.driver import Recorder, ramp
 from scenarios.paper import PAPER, QUEUE_TASKS, SCENARIOS, Stage
 from scenarios.stack import bench_stack
+from scenarios.visibility import CheckpointWatcher, Probe, paced_probe
 from shared.eventstore import open_ledger
 from shared.settings import Settings
 
@@ -30,6 +31,7 @@ class Target:
     base: str
     worker: str | None
     settings: Settings | None
+    gateway: str | None = None
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Outcome:
     ceiling: float = 0.0
     raw_inserts: float = 0.0
     driver_cpu: dict[str, float] = field(default_factory=dict)
+    probes: dict[str, list[str]] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -48,8 +51,12 @@ def target(args: argparse.Namespace) -> Iterator[Target]:
     if args.base_url:
         yield Target(args.base_url.rstrip("/"), args.worker_url, None)
         return
-    with bench_stack({"edge": args.edge_workers, "worker": 1}) as stack:
-        yield Target(stack.urls["edge"], stack.urls["worker"], stack.settings)
+    # What `make up` starts: the edge (VALORIZE_PROCESSES processes unless given), the
+    # worker and the gateway.
+    with bench_stack({"edge": args.edge_workers, "worker": 1, "gateway": 1}) as stack:
+        yield Target(
+            stack.urls["edge"], stack.urls["worker"], stack.settings, stack.urls["gateway"]
+        )
 
 
 async def _shared_user(base: str, seed: int) -> dict[str, Any]:
@@ -108,16 +115,59 @@ def check_balances(base: str, users: list[dict[str, Any]], limit: int = 25) -> s
     return f"{checked} accounts checked, {wrong} wrong" + (" (ok)" if not wrong else " (FAILED)")
 
 
+def _probe_user(base: str) -> dict[str, Any]:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        made = client.post("/api/testing/load-test-user").json()
+        headers = {"Authorization": f"Bearer {made['token']}", "Accept": "application/json"}
+        accounts = client.get("/api/accounts", headers=headers).json()["data"]
+        categories = client.get("/api/categories", headers=headers).json()
+    return {
+        "headers": headers,
+        "token": made["token"],
+        "accounts": [a["id"] for a in accounts],
+        "categories": [c["id"] for c in categories],
+    }
+
+
+async def _probed(ramped: Any, where: Target, probe: Probe) -> Recorder:
+    """``ramped`` with a probe writing 10 times a second and listening on its socket."""
+    stop = asyncio.Event()
+    ws_url = f"{where.gateway.replace('http', 'ws')}/ws" if where.gateway else ""
+    probing = asyncio.create_task(
+        paced_probe(where.base, ws_url, _probe_user(where.base), probe, 0.1, stop)
+    )
+    try:
+        recorder: Recorder = await ramped
+    finally:
+        stop.set()
+        await probing
+    return recorder
+
+
 async def _scenario(
-    name: str, stages: tuple[Stage, ...], base: str
+    name: str, stages: tuple[Stage, ...], where: Target, probe: Probe | None
 ) -> tuple[Recorder, list[dict[str, Any]]]:
+    base = where.base
     if name == "C3":
         setup, iteration = flows.c3(base)
-        recorder = await ramp(stages, iteration, setup)
+        ramped = ramp(stages, iteration, setup)
+        recorder = await (_probed(ramped, where, probe) if probe else ramped)
         return recorder, [s for s in recorder.states if "headers" in s]
     user = await _shared_user(base, seed=200 if name == "C1" else 0)
     iteration = flows.c1(base, user) if name == "C1" else flows.c2(base, user)
     return await ramp(stages, iteration), [user]
+
+
+def _watching(where: Target, name: str) -> tuple[Probe | None, CheckpointWatcher | None]:
+    """Under C3 (and only on a local stack, whose database the watcher reads): a probe."""
+    if name != "C3" or where.settings is None or where.gateway is None:
+        return None, None
+    probe = Probe()
+    watcher = CheckpointWatcher(
+        where.settings.readmodel_dsn, where.settings.readmodel_schema, probe
+    )
+    watcher.start()
+    return probe, watcher
 
 
 def run(args: argparse.Namespace, out: Path, given: Target | None = None) -> Outcome:
@@ -144,7 +194,12 @@ def run(args: argparse.Namespace, out: Path, given: Target | None = None) -> Out
         for name in [n for n in chosen if n in SCENARIOS]:
             stages = SCENARIOS[name].scaled(args.time_scale, args.vu_scale)
             cpu, wall = time.process_time(), time.perf_counter()
-            recorder, users = asyncio.run(_scenario(name, stages, where.base))
+            probe, watcher = _watching(where, name)
+            recorder, users = asyncio.run(_scenario(name, stages, where, probe))
+            if probe and watcher:
+                watcher.done.set()
+                watcher.join()
+                outcome.probes[name] = probe.summary(f"{name} probe (10 writes/s)")
             # Share of one core the load driver itself used: it must not be the bottleneck.
             outcome.driver_cpu[name] = (time.process_time() - cpu) / (time.perf_counter() - wall)
             outcome.recorders[name] = recorder
@@ -229,6 +284,7 @@ def write(out: Path, outcome: Outcome, args: argparse.Namespace) -> str:
     stages = "\n".join([report.HEADER, *(r.markdown() for r in outcome.rows)])
     invariants = "\n".join(f"- {k}: {v}" for k, v in outcome.invariants.items())
     driver = ", ".join(f"{k} {v:.0%}" for k, v in outcome.driver_cpu.items())
+    probes = "\n".join(f"- {line}" for lines in outcome.probes.values() for line in lines)
     drained = ""
     if outcome.drain:
         drained = "\n".join(f"- {k}: {v:.1f} s" for k, v in outcome.drain.drained_seconds.items())
@@ -240,6 +296,7 @@ def write(out: Path, outcome: Outcome, args: argparse.Namespace) -> str:
         f"## Table 1, our run beside the paper's\n\n{table}\n\n"
         f"## Per stage\n\n{stages}\n\n## Invariants\n\n{invariants}\n\n"
         f"## Load driver\n\nCPU used by the driver, share of one core: {driver}\n\n"
+        f"## Commit-to-visible under load\n\n{probes}\n\n"
         f"## Queue drain per read model\n\n{drained}\n"
     )
     (out / "summary.md").write_text(text)
@@ -253,7 +310,9 @@ def main() -> None:
     parser.add_argument("--vu-scale", type=float, default=1.0)
     parser.add_argument("--base-url", default="")
     parser.add_argument("--worker-url", default=None, help="needed for C4 on a remote target")
-    parser.add_argument("--edge-workers", type=int, default=2)
+    parser.add_argument(
+        "--edge-workers", type=int, default=0, help="edge processes (default: one per core)"
+    )
     parser.add_argument("--queue-total", type=int, default=QUEUE_TASKS)
     parser.add_argument("--out", default="reports")
     args = parser.parse_args()
@@ -265,6 +324,8 @@ def main() -> None:
         "load driver CPU (share of one core): "
         + ", ".join(f"{k} {v:.0%}" for k, v in outcome.driver_cpu.items())
     )
+    for lines in outcome.probes.values():
+        print("\n".join(lines))
     print(f"\nreport: {out / 'summary.md'}")
 
 

@@ -117,10 +117,42 @@ class Authenticator:
     (a client guessing ids never reaches the database faster than that); then the
     per-token request budget."""
 
-    def __init__(self, cache: TokenCache, failures: TokenBuckets, per_token: TokenBuckets) -> None:
+    def __init__(
+        self,
+        cache: TokenCache,
+        failures: TokenBuckets,
+        per_token: TokenBuckets,
+        max_proved: int = 100_000,
+    ) -> None:
         self.cache, self.failures, self.per_token = cache, failures, per_token
+        # Authorization headers whose secret matched their token's hash: the same header
+        # again is not parsed or hashed again (the record itself still comes from the
+        # cache, so revocation and expiry hold as they would).
+        self._proved: OrderedDict[str, UUID] = OrderedDict()
+        self._max_proved = max_proved
+
+    def known(self, authorization: str) -> UUID | None:
+        """The user of a header already proved, from memory only (None: ask ``user_of``,
+        which may need a lookup); raises only when over the per-token budget."""
+        token_id = self._proved.get(authorization)
+        if token_id is None:
+            return None
+        found, record = self.cache.get(token_id)
+        if not found or record is None or record.revoked:
+            return None
+        if record.expires_at is not None and record.expires_at <= datetime.now(UTC):
+            return None
+        check(self.per_token, token_id)
+        return record.user_id
+
+    def _prove(self, authorization: str, token_id: UUID) -> None:
+        self._proved[authorization] = token_id
+        if len(self._proved) > self._max_proved:
+            self._proved.popitem(last=False)
 
     async def user_of(self, authorization: str | None, address: str, find: Find) -> UUID:
+        if authorization is not None and (user := self.known(authorization)) is not None:
+            return user
         bearer = split_bearer(authorization)
         if bearer is None:
             raise UnauthenticatedError
@@ -136,6 +168,8 @@ class Authenticator:
             self.failures.take(address)
             raise UnauthenticatedError
         check(self.per_token, token_id)
+        assert authorization is not None  # split_bearer found a token in it
+        self._prove(authorization, token_id)
         return record.user_id
 
 

@@ -32,21 +32,15 @@ def _serve(args: argparse.Namespace) -> None:
         factory = getattr(importlib.import_module(module_name), attr)
         web.run_app(factory(), host=args.host, port=port, print=None)
         return
-    import uvicorn
+    from shared.serving import Served, run
 
-    # By import string, so `--workers N` forks processes (the edge included).
+    # By import string: each process builds its own app (and its clients).
     factory = "shared.edge:create_edge" if args.service == "edge" else FACTORIES[args.service]
-    uvicorn.run(
-        factory,
-        factory=True,
-        host=args.host,
-        port=port,
-        workers=args.workers,
-        log_level="warning",
-        loop="uvloop",
-        http="httptools",
-        backlog=4096,
-    )
+    settings = get_settings()
+    served = Served(factory, args.host, port, settings.forwarded_allow_ips)
+    # The HTTP edges scale with the cores; the worker's lanes are one process's threads.
+    default = settings.processes if args.service in ("edge", "query", "command") else 1
+    run(served, args.workers or default)
 
 
 def _migrate(_: argparse.Namespace) -> None:
@@ -96,7 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("service", choices=sorted(DEFAULT_PORTS))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers", type=int, default=0, help="processes (default: VALORIZE_PROCESSES)"
+    )
     serve.set_defaults(run=_serve)
     start = commands.add_parser("up", help="start the whole local stack and seed a demo")
     start.add_argument("--no-seed", action="store_true")

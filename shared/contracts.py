@@ -8,6 +8,7 @@ error, never a silent miss between two processes.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Final
 from uuid import UUID
 
@@ -31,6 +32,7 @@ POSITION_HEADER: Final = "X-Valorize-Position"
 MIN_POSITION_HEADER: Final = "x-valorize-min-position"
 BEHIND_HEADER: Final = "X-Valorize-Behind"
 DEGRADED_HEADER: Final = "X-Valorize-Degraded"
+READ_MODEL_HEADER: Final = "X-Valorize-Read-Model"  # which read model answered
 
 # Redis keys --------------------------------------------------------------------------
 # Read-your-writes: the command side marks each user's last written position (and the
@@ -67,11 +69,71 @@ def parked_info_key(projection: str) -> str:
     return f"park:{projection}:info"
 
 
-def token_key(token_id: UUID | str) -> str:
-    """Hash {user, sha, exp, rev}: a token's record, for auth without PostgreSQL."""
-    return f"tok:{token_id}"
+# The hot read model (``redis_cache``): the documents and indexes query_service's Lua
+# reads to answer the hot queries in one round trip. Both sides build keys from these
+# prefixes (Lua through ``lua_prefixes``), never from literals of their own.
+HOT_PREFIXES: Final = {
+    "txn": "t:",  # hash: u user, a account, c category ('' none), k c|d, m member, f fitid
+    #               JSON, d document template
+    "user_txns": "tu:",  # zset per user, every score 0, members ``txn_member``
+    "account_txns": "ta:",  # zset per account, same members
+    "category_txns": "tc:",  # zset per (user, category): "tc:{user}:{category}"
+    "account": "a:",  # hash: u user, b balance, y currency, k type, p position, d template
+    "user_accounts": "au:",  # zset per user: score opened position, member account id
+    "category": "c:",  # hash: u owner ('' global), n name, f 1|0 default, d JSON
+    "owner_categories": "cu:",  # set per owner (user id or ``global``)
+    "budget": "b:",  # hash: u user, c category, p position, y currency, d template
+    "user_budgets": "bu:",  # zset per user: score created position, member budget id
+    "bank": "k:",  # string: bank JSON
+    "version": "v:",  # counter per partition (user or ``global``): bumped by every batch
+    #                   that changes it, so an unchanged pair means an unchanged answer
+    "page": "pc:",  # rendered pages: "{user version}:{global version}\n{total}\n{JSON}"
+}
+# Templates hold markers: MARK, a kind letter, then for a, c and k a 36-character id.
+# Filled in when read: a an account's document, c a category's (or null), k a bank's,
+# B the account's balance object. Filled in when written, from the hash written to (an
+# amendment or a rename does not carry them): F the stored fitid (JSON), Y the stored
+# currency (JSON string), C the stored category (as a c marker).
+MARK: Final = "\x01"
 
 
-def categories_key(owner: str) -> str:
-    """Hash category id -> category JSON, per user (or ``global``)."""
-    return f"cats:{owner}"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def date_score(moment: datetime) -> int:
+    """A transaction's score in the hot indexes: microseconds since the epoch, exact in a
+    double (|value| < 2**53 for 1900-2200), so Redis orders equal and near dates as
+    PostgreSQL's timestamptz does."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+_DATE_OFFSET = 2**53  # every date key non-negative, so text order is number order
+
+
+def date_key(moment: datetime) -> str:
+    """17 digits that sort as ``moment`` does (exact to the microsecond, 1900-2200)."""
+    return f"{date_score(moment) + _DATE_OFFSET:017d}"
+
+
+def txn_member(moment: datetime, position: int, txn_id: str) -> str:
+    """A transaction in the hot indexes (sorted sets of equal scores, so in text order):
+    its date, then its position (ties on the date order by position, as the SQL's
+    ``recorded_position DESC``), then ``|`` and its id, from character ``TXN_ID_AT``."""
+    return f"{date_key(moment)}{position:015d}|{txn_id}"
+
+
+TXN_ID_AT: Final = 34  # 1-based, as Lua's string.sub counts
+
+
+def lua_prefixes() -> dict[str, str]:
+    """``${name}`` substitutions for Lua sources (``string.Template``)."""
+    return {
+        **HOT_PREFIXES,
+        "mark": "\\1",
+        "checkpoint": checkpoint_key(REDIS_CACHE),
+        "parked": parked_partitions_key(REDIS_CACHE),
+        "write_mark": write_mark_key(""),
+        "head_mark": HEAD_MARK_KEY,
+        "id_at": str(TXN_ID_AT),
+    }

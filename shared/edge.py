@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -45,9 +45,10 @@ class MethodSplit:
             await self._lifespan(receive, send)
             return
         app = self.reads if scope.get("method", "GET") in READ_METHODS else self.writes
-        child: MutableMapping[str, Any] = dict(scope)
-        child["state"] = dict(self.states.get(id(app), {}))
-        await app(child, receive, send)
+        # The scope is this request's own (the server makes one per request): each app
+        # sees a copy of its own lifespan state, as it would served alone.
+        scope["state"] = self.states.get(id(app), {}).copy()
+        await app(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()

@@ -67,6 +67,10 @@ class Settings:
     ws_max_pending_per_address: int
     ws_hello_timeout_seconds: float
     processes: int
+    hot_reads: bool
+    forwarded_allow_ips: str
+    linger_seconds: float
+    head_poll_seconds: float
 
 
 def settings_from(env: dict[str, str]) -> Settings:
@@ -111,6 +115,10 @@ def settings_from(env: dict[str, str]) -> Settings:
         ws_max_pending_per_address=_int(env, "WS_MAX_PENDING_PER_ADDRESS", 50),
         ws_hello_timeout_seconds=_float(env, "WS_HELLO_TIMEOUT_SECONDS", 5.0),
         processes=_int(env, "VALORIZE_PROCESSES", os.cpu_count() or 1),
+        hot_reads=_flag(env, "HOT_READS", True),
+        forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", ""),
+        linger_seconds=_float(env, "PROJECTION_LINGER_SECONDS", 2.0),
+        head_poll_seconds=_float(env, "PROJECTION_POLL_MS", 2.0) / 1000,
     )
 
 

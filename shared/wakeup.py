@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
@@ -172,7 +173,9 @@ class CloudTasksWakeup:
         # re-sending a hint for the same position for up to an hour and costs extra lookups.
         self._client.create_task(
             parent=self._parent,
-            task=tasks_v2.Task(http_request=http_request),
+            # Scheduled now (what an unscheduled task is anyway), stated so the emulator
+            # stamps it too: the worker's timeline reads it as the enqueue time.
+            task=tasks_v2.Task(http_request=http_request, schedule_time=datetime.now(UTC)),
             timeout=self._timeout_s,
         )
 

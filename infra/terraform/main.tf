@@ -154,6 +154,10 @@ locals {
     WS_MAX_SOCKETS_PER_USER    = tostring(var.ws_max_sockets_per_user)
     WS_MAX_PENDING_PER_ADDRESS = tostring(var.ws_max_pending_per_address)
     WS_HELLO_TIMEOUT_SECONDS   = tostring(var.ws_hello_timeout_seconds)
+    # The read path (README, "The read path") and the worker's linger after a wake-up.
+    HOT_READS                 = "on"
+    PROJECTION_LINGER_SECONDS = tostring(var.projection_linger_seconds)
+    PROJECTION_POLL_MS        = tostring(var.projection_poll_ms)
   }
 
   app_secret_env = {
@@ -166,11 +170,16 @@ locals {
   apigw_invoker  = var.enable_api_gateway ? ["serviceAccount:${google_service_account.api_gateway[0].email}"] : []
 
   services = {
+    # Concurrency per instance, from `make bench-writes` / `make bench-reads` (README): a
+    # write blocks a command thread on the store (COMMAND_THREADS = 64 per process), so
+    # more in flight only queues; a hot read is ~60 us of one core, so a 1-vCPU query
+    # instance serves a few thousand per second and 250 in flight keep its p95 in the
+    # tens of milliseconds. Instances scale out on CPU before either bound is reached.
     command = {
       ingress          = var.enable_api_gateway ? "INGRESS_TRAFFIC_ALL" : "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
       invokers         = var.enable_api_gateway ? local.apigw_invoker : local.public_invoker
       cpu_idle         = true
-      concurrency      = 80
+      concurrency      = 64
       timeout_seconds  = 60
       session_affinity = false
       audiences        = []
@@ -179,13 +188,14 @@ locals {
       ingress          = var.enable_api_gateway ? "INGRESS_TRAFFIC_ALL" : "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
       invokers         = var.enable_api_gateway ? local.apigw_invoker : local.public_invoker
       cpu_idle         = true
-      concurrency      = 80
+      concurrency      = 250
       timeout_seconds  = 60
       session_affinity = false
       audiences        = []
     }
     # Internal only (Cloud Tasks counts as internal); only the tasks SA may invoke it.
-    # Always-on CPU: the worker also sweeps for events in the background.
+    # Always-on CPU: the worker also sweeps for events, and lingers after a wake-up
+    # (polling the store's head) in the background.
     worker = {
       ingress          = "INGRESS_TRAFFIC_INTERNAL_ONLY"
       invokers         = ["serviceAccount:${google_service_account.tasks.email}"]
@@ -222,19 +232,20 @@ module "service" {
   ingress               = each.value.ingress
   invoker_members       = each.value.invokers
   custom_audiences      = each.value.audiences
-  env                   = local.app_env
-  secret_env            = local.app_secret_env
-  network               = google_compute_network.vpc.id
-  subnetwork            = google_compute_subnetwork.run.id
-  min_instances         = var.scaling[each.key].min
-  max_instances         = var.scaling[each.key].max
-  cpu                   = var.scaling[each.key].cpu
-  memory                = var.scaling[each.key].memory
-  cpu_idle              = each.value.cpu_idle
-  concurrency           = each.value.concurrency
-  timeout_seconds       = each.value.timeout_seconds
-  session_affinity      = each.value.session_affinity
-  labels                = local.labels
+  # One process per vCPU (each on its own SO_REUSEPORT socket, shared/serving.py).
+  env              = merge(local.app_env, { VALORIZE_PROCESSES = var.scaling[each.key].cpu })
+  secret_env       = local.app_secret_env
+  network          = google_compute_network.vpc.id
+  subnetwork       = google_compute_subnetwork.run.id
+  min_instances    = var.scaling[each.key].min
+  max_instances    = var.scaling[each.key].max
+  cpu              = var.scaling[each.key].cpu
+  memory           = var.scaling[each.key].memory
+  cpu_idle         = each.value.cpu_idle
+  concurrency      = each.value.concurrency
+  timeout_seconds  = each.value.timeout_seconds
+  session_affinity = each.value.session_affinity
+  labels           = local.labels
 
   depends_on = [
     google_project_service.apis,

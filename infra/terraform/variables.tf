@@ -211,3 +211,15 @@ variable "armor_ws_connects_per_10_seconds" {
     error_message = "armor_ws_connects_per_10_seconds must be at least 1."
   }
 }
+
+variable "projection_linger_seconds" {
+  description = "After a wake-up task, how long the worker keeps polling the event store's head (seconds)."
+  type        = number
+  default     = 2
+}
+
+variable "projection_poll_ms" {
+  description = "How often the lingering worker polls the event store's head (milliseconds)."
+  type        = number
+  default     = 2
+}

@@ -1,20 +1,24 @@
-"""``redis_cache``: hot keys in Redis, written exactly once by position.
+"""``redis_cache``: the hot read model, in Redis, written exactly once by position.
 
-Keys (all rebuildable from the events; Redis never holds the only copy of anything; the
-names are in ``shared.contracts``):
-  ``cats:{owner}``      hash category_id -> category JSON: the category list
-  ``proj:redis_cache``  the checkpoint, moved by the same Lua call as the effects
-  ``park:redis_cache:*`` parked events (see ``projection_worker.runner``)
+Every key it writes is read by query_service's hot reads (``query_service/hot.py``),
+which answer the hot queries (transaction pages in the C1/C3 filter shapes, accounts,
+categories, budgets, and each of them by id) in one round trip. The layout is in
+``shared.contracts.HOT_PREFIXES``; documents are rendered here once per event
+(``hot_documents``). Rebuildable from the events at any time; Redis never holds the only
+copy of anything. ``proj:redis_cache`` is the checkpoint, moved by the same Lua call as
+the batch's effects, and ``park:redis_cache:*`` holds parked events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from string import Template
 from typing import Any
 
 import orjson
 from redis import ConnectionPool, Redis
 
+from projection_worker.projections import hot_documents as docs
 from projection_worker.runner import (
     Parked,
     Positioned,
@@ -23,34 +27,128 @@ from projection_worker.runner import (
     split_held,
 )
 from shared.contracts import (
+    GLOBAL_PARTITION,
+    HOT_PREFIXES,
     REDIS_CACHE,
-    categories_key,
     checkpoint_key,
+    date_key,
+    lua_prefixes,
     parked_info_key,
     parked_list_key,
     parked_partitions_key,
     parked_version_key,
+    txn_member,
 )
+from shared.domain.accounts import Account
+from shared.domain.banks import Bank
+from shared.domain.budgets import Budget
 from shared.domain.categories import Category
+from shared.domain.transactions import Transaction, type_name
 
 CHECKPOINT_KEY = checkpoint_key(REDIS_CACHE)
 VERSION_KEY = parked_version_key(REDIS_CACHE)
 PARTITIONS_KEY = parked_partitions_key(REDIS_CACHE)
 INFO_KEY = parked_info_key(REDIS_CACHE)
 QUARANTINE_KEY = f"park:{REDIS_CACHE}:quarantined"
+K = HOT_PREFIXES
 
-# The effects: ops as (code, key, field, value) quads from ARGV[first] on.
-_OPS = """
-local function run_ops(first)
-  for i = first, #ARGV, 4 do
-    local op, key, field, value = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3]
-    if op == 'hset' then redis.call('HSET', key, field, value)
-    elseif op == 'hdel' then redis.call('HDEL', key, field)
-    elseif op == 'del' then redis.call('DEL', key)
-    end
+# The effects, as ops: a name, its argument count, its arguments (from ARGV[first] on).
+# Indexes of a transaction (user, account, category sets) follow its hash; an account's
+# closing removes its transactions, a category's deletion clears it from transactions
+# (what the SQL read model's cascades do).
+_OPS = Template(r"""
+local P = {txn='${txn}', user_txns='${user_txns}', account_txns='${account_txns}',
+  category_txns='${category_txns}', account='${account}', user_accounts='${user_accounts}',
+  category='${category}', owner_categories='${owner_categories}'}
+local OPS = {}
+local function fill(key, doc)
+  local f = redis.call('HMGET', key, 'f', 'y', 'c')
+  return (string.gsub(doc, '${mark}([FYC])', function(k)
+    if k == 'F' then return f[1] or 'null' end
+    if k == 'Y' then return '"' .. (f[2] or '') .. '"' end
+    return '${mark}c' .. (f[3] or '')
+  end))
+end
+OPS.hset = function(a) redis.call('HSET', unpack(a)) end
+OPS.hupd = function(a) if redis.call('EXISTS', a[1]) == 1 then redis.call('HSET', unpack(a)) end end
+OPS.set = function(a) redis.call('SET', a[1], a[2]) end
+OPS.incr = function(a) redis.call('INCR', a[1]) end
+OPS.sadd = function(a) redis.call('SADD', a[1], a[2]) end
+OPS.zadd = function(a) redis.call('ZADD', a[1], a[2], a[3]) end
+OPS.zrem = function(a) redis.call('ZREM', a[1], a[2]) end
+OPS.doc = function(a)
+  if redis.call('EXISTS', a[1]) == 1 then redis.call('HSET', a[1], 'd', fill(a[1], a[2])) end
+end
+OPS.bal = function(a)
+  if redis.call('EXISTS', a[1]) == 1 then redis.call('HINCRBY', a[1], 'b', a[2]) end
+end
+OPS.zaddp = function(a)
+  local position = redis.call('HGET', a[2], 'p')
+  if position then redis.call('ZADD', a[1], position, a[3]) end
+end
+OPS.txput = function(a)
+  -- ``member`` is a txn_member, or (an amendment) only the new date key: the recorded
+  -- position is kept from the stored member.
+  local id, user, account, category, kind, member = unpack(a)
+  local key = P.txn .. id
+  local old = redis.call('HMGET', key, 'c', 'm')
+  if #member == 17 then
+    if not old[2] then return end  -- amending a transaction this model never had
+    member = member .. string.sub(old[2], 18)
+  end
+  if old[2] then
+    redis.call('ZREM', P.user_txns .. user, old[2])
+    redis.call('ZREM', P.account_txns .. account, old[2])
+    if old[1] ~= '' then redis.call('ZREM', P.category_txns .. user .. ':' .. old[1], old[2]) end
+  end
+  redis.call('HSET', key, 'u', user, 'a', account, 'c', category, 'k', kind, 'm', member)
+  redis.call('ZADD', P.user_txns .. user, 0, member)
+  redis.call('ZADD', P.account_txns .. account, 0, member)
+  if category ~= '' then
+    redis.call('ZADD', P.category_txns .. user .. ':' .. category, 0, member)
   end
 end
-"""
+OPS.txdel = function(a)
+  local key = P.txn .. a[1]
+  local t = redis.call('HMGET', key, 'u', 'a', 'c', 'm')
+  if not t[1] then return end
+  redis.call('ZREM', P.user_txns .. t[1], t[4])
+  redis.call('ZREM', P.account_txns .. t[2], t[4])
+  if t[3] ~= '' then redis.call('ZREM', P.category_txns .. t[1] .. ':' .. t[3], t[4]) end
+  redis.call('DEL', key)
+end
+OPS.acctclose = function(a)
+  local id, user = a[1], a[2]
+  for _, m in ipairs(redis.call('ZRANGE', P.account_txns .. id, 0, -1)) do
+    local key = P.txn .. string.sub(m, ${id_at})
+    local c = redis.call('HGET', key, 'c')
+    redis.call('ZREM', P.user_txns .. user, m)
+    if c and c ~= '' then redis.call('ZREM', P.category_txns .. user .. ':' .. c, m) end
+    redis.call('DEL', key)
+  end
+  redis.call('DEL', P.account_txns .. id, P.account .. id)
+  redis.call('ZREM', P.user_accounts .. user, id)
+end
+OPS.catdel = function(a)
+  local id, owner = a[1], a[2]
+  local set = P.category_txns .. owner .. ':' .. id
+  for _, m in ipairs(redis.call('ZRANGE', set, 0, -1)) do
+    redis.call('HSET', P.txn .. string.sub(m, ${id_at}), 'c', '')
+  end
+  redis.call('DEL', set, P.category .. id)
+  redis.call('SREM', P.owner_categories .. owner, id)
+end
+local function run_ops(first)
+  local i = first
+  while i <= #ARGV do
+    local n = tonumber(ARGV[i + 1])
+    local args = {}
+    for j = 1, n do args[j] = ARGV[i + 1 + j] end
+    OPS[ARGV[i]](args)
+    i = i + 2 + n
+  end
+end
+""").substitute(lua_prefixes())
 
 # KEYS: checkpoint, version, info. ARGV: expected position, expected version, new position,
 # H, then H (list key, position, info) triples, then the ops. Atomic in Redis, so a
@@ -108,24 +206,174 @@ return 1
 """
 )
 
-Op = tuple[str, str, str, str]
+Op = list[Any]  # [name, *arguments]
+_WRITE_TIME = (b"\x01F", b"\x01Y", b"\x01C")  # markers only the written hash can fill
 
 
-def _category_json(e: Any) -> str:
-    return orjson.dumps(
-        {
-            "id": str(e.originator_id),
-            "name": e.name,
-            "color": e.color,
-            "description": e.description,
-            "is_default": e.is_default,
-        }
-    ).decode()
+def _doc(key: str, template: bytes) -> Op:
+    """Store a document: as it is, or filled in from its hash (see ``fill`` in the Lua)."""
+    if any(marker in template for marker in _WRITE_TIME):
+        return ["doc", key, template]
+    return ["hupd", key, "d", template]
 
 
 def _info(item: Positioned, error: str | None) -> str:
     partition = partition_of(item.event)
     return orjson.dumps({"partition": partition, "topic": item.topic, "error": error}).decode()
+
+
+def _owner(e: Any) -> str:
+    return str(e.user_id or GLOBAL_PARTITION)
+
+
+def _balance_change(e: Any) -> int | None:
+    if isinstance(e, Transaction.Recorded):
+        return int(e.amount)
+    if isinstance(e, Transaction.Amended):
+        return int(e.amount - e.previous_amount)
+    if isinstance(e, Transaction.Deleted):
+        return -int(e.amount)
+    return None
+
+
+class _Effects:
+    """The ops of each event kind (pure: events in, ops out)."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[type, Callable[[Positioned], list[Op]]] = {
+            Bank.Registered: self.bank,
+            Account.Opened: self.account_opened,
+            Account.Updated: self.account_updated,
+            Account.Closed: lambda p: [["acctclose", p.event.originator_id, p.event.user_id]],
+            Category.Created: self.category_created,
+            Category.Updated: self.category_updated,
+            Category.Deleted: lambda p: [["catdel", p.event.originator_id, _owner(p.event)]],
+            Transaction.Recorded: self.transaction_recorded,
+            Transaction.Amended: self.transaction_amended,
+            Transaction.Deleted: self.transaction_deleted,
+            Budget.Created: self.budget_created,
+            Budget.Reopened: self.budget_reopened,
+            Budget.Renamed: self.budget_renamed,
+            Budget.Deleted: lambda p: [
+                ["zrem", K["user_budgets"] + p.event.user_id, p.event.originator_id]
+            ],
+        }
+
+    @staticmethod
+    def bank(p: Positioned) -> list[Op]:
+        return [["set", K["bank"] + str(p.event.originator_id), docs.bank(p.event)]]
+
+    @staticmethod
+    def account_opened(p: Positioned) -> list[Op]:
+        e, key = p.event, K["account"] + str(p.event.originator_id)
+        fields = ["u", e.user_id, "y", e.currency, "k", e.type, "p", p.position, "b", 0]
+        return [
+            ["hset", key, *fields],
+            _doc(key, docs.account(e)),
+            ["zadd", K["user_accounts"] + e.user_id, p.position, e.originator_id],
+        ]
+
+    @staticmethod
+    def account_updated(p: Positioned) -> list[Op]:
+        e, key = p.event, K["account"] + str(p.event.originator_id)
+        return [["hupd", key, "k", e.type], _doc(key, docs.account(e))]
+
+    @staticmethod
+    def category_created(p: Positioned) -> list[Op]:
+        e, key = p.event, K["category"] + str(p.event.originator_id)
+        owner = "" if e.user_id is None else e.user_id
+        fields = ["u", owner, "n", e.name, "f", int(e.is_default), "d", docs.category(e)]
+        return [
+            ["hset", key, *fields],
+            ["sadd", K["owner_categories"] + _owner(e), e.originator_id],
+        ]
+
+    @staticmethod
+    def category_updated(p: Positioned) -> list[Op]:
+        e, key = p.event, K["category"] + str(p.event.originator_id)
+        return [["hupd", key, "n", e.name, "f", int(e.is_default), "d", docs.category(e)]]
+
+    @staticmethod
+    def _txput(e: Any, member: str) -> Op:
+        kind = type_name(e.amount)[0]
+        return [
+            "txput",
+            e.originator_id,
+            e.user_id,
+            e.account_id,
+            e.category_id or "",
+            kind,
+            member,
+        ]
+
+    def transaction_recorded(self, p: Positioned) -> list[Op]:
+        e, key = p.event, K["txn"] + str(p.event.originator_id)
+        return [
+            self._txput(e, txn_member(e.date, p.position, str(e.originator_id))),
+            ["hset", key, "f", orjson.dumps(e.fitid), "d", docs.transaction(e, fitid=e.fitid)],
+        ]
+
+    def transaction_amended(self, p: Positioned) -> list[Op]:
+        e, key = p.event, K["txn"] + str(p.event.originator_id)
+        return [
+            self._txput(e, date_key(e.date)),
+            _doc(key, docs.transaction(e, fitid=docs.mark("F"))),
+        ]
+
+    @staticmethod
+    def transaction_deleted(p: Positioned) -> list[Op]:
+        return [["txdel", p.event.originator_id]]
+
+    @staticmethod
+    def budget_created(p: Positioned) -> list[Op]:
+        e, key = p.event, K["budget"] + str(p.event.originator_id)
+        fields = ["u", e.user_id, "c", e.category_id, "p", p.position, "y", e.currency]
+        template = docs.budget(str(e.originator_id), e.name, e.category_id, e.currency)
+        return [
+            ["hset", key, *fields],
+            _doc(key, template),
+            ["zadd", K["user_budgets"] + e.user_id, p.position, e.originator_id],
+        ]
+
+    @staticmethod
+    def budget_reopened(p: Positioned) -> list[Op]:
+        e, key = p.event, K["budget"] + str(p.event.originator_id)
+        return [
+            ["hupd", key, "y", e.currency],
+            _doc(key, docs.budget(str(e.originator_id), e.name, None, e.currency)),
+            ["zaddp", K["user_budgets"] + e.user_id, key, e.originator_id],
+        ]
+
+    @staticmethod
+    def budget_renamed(p: Positioned) -> list[Op]:
+        e, key = p.event, K["budget"] + str(p.event.originator_id)
+        return [_doc(key, docs.budget(str(e.originator_id), e.name, None, None))]
+
+    def args(self, items: Sequence[Positioned]) -> list[Any]:
+        """The ops of ``items``, in order, flattened as the Lua scripts read them; then each
+        account's balance change, summed (increments commute; an account opened in the
+        batch has its zero first, one closed in it has no hash left to change); then a
+        version bump of each partition they changed (the query side's kept pages are
+        valid while their partitions' versions stand still)."""
+        flat: list[Any] = []
+        changed: set[str] = set()
+        deltas: dict[str, int] = {}
+        for item in items:
+            handler = self.handlers.get(type(item.event))
+            if handler is None:
+                continue
+            changed.add(partition_of(item.event))
+            if (delta := _balance_change(item.event)) is not None:
+                deltas[item.event.account_id] = deltas.get(item.event.account_id, 0) + delta
+            for name, *arguments in handler(item):
+                flat += [name, len(arguments)]
+                flat += [a if isinstance(a, str | bytes | int) else str(a) for a in arguments]
+        for account, delta in deltas.items():
+            if delta:
+                flat += ["bal", 2, K["account"] + account, delta]
+        for partition in sorted(changed):
+            flat += ["incr", 1, K["version"] + partition]
+        return flat
 
 
 class RedisCache:
@@ -137,38 +385,16 @@ class RedisCache:
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self.effects = _Effects()
         self._apply = client.register_script(APPLY)
         self._park = client.register_script(PARK)
         self._unpark = client.register_script(UNPARK)
-        self._handlers: dict[type, Callable[[Positioned], list[Op]]] = {
-            Category.Created: self._category_created,
-            Category.Updated: self._category_created,
-            Category.Deleted: self._category_deleted,
-        }
 
     def handles(self, event: object) -> bool:
-        return type(event) in self._handlers
+        return type(event) in self.effects.handlers
 
-    @staticmethod
-    def _owner(e: Any) -> str:
-        return str(e.user_id or "global")
-
-    def _category_created(self, p: Positioned) -> list[Op]:
-        e = p.event
-        return [("hset", categories_key(self._owner(e)), str(e.originator_id), _category_json(e))]
-
-    def _category_deleted(self, p: Positioned) -> list[Op]:
-        e = p.event
-        return [("hdel", categories_key(self._owner(e)), str(e.originator_id), "")]
-
-    def _ops(self, items: Sequence[Positioned]) -> list[str]:
-        args: list[str] = []
-        for item in items:
-            handler = self._handlers.get(type(item.event))
-            if handler is not None:
-                for op in handler(item):
-                    args.extend(op)
-        return args
+    def _ops(self, items: Sequence[Positioned]) -> list[Any]:
+        return self.effects.args(items)
 
     # Blue-green -------------------------------------------------------------------------
 
@@ -249,9 +475,8 @@ class RedisCache:
         found: list[Parked] = []
         for raw in sorted(self.client.smembers(PARTITIONS_KEY)):
             partition = raw.decode()
-            positions = [
-                int(p) for p in self.client.lrange(parked_list_key(REDIS_CACHE, partition), 0, -1)
-            ]
+            listed = self.client.lrange(parked_list_key(REDIS_CACHE, partition), 0, -1)
+            positions = [int(p) for p in listed]
             infos = self.client.hmget(INFO_KEY, positions) if positions else []
             for position, info in zip(positions, infos, strict=True):
                 body = orjson.loads(info) if info else {}

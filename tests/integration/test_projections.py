@@ -18,7 +18,7 @@ import redis
 from projection_worker.projections.ledger_tables import LedgerTables
 from projection_worker.runner import ProjectionState, Runner
 from scenarios.data import append_transactions
-from shared.contracts import categories_key
+from shared.contracts import HOT_PREFIXES
 from shared.devstack import free_port
 from shared.eventstore import Ledger
 from shared.readmodel_schema import readmodel_ddl
@@ -170,12 +170,13 @@ def test_redis_flushed_then_rebuilt_answers_the_same(
     head = ledger.head()
     wait_for(lambda: int(client.get("proj:redis_cache") or 0) >= head)
     before = api.get("/api/categories", headers=auth).json()
-    cached_before = client.hgetall(categories_key(user_id))
+    owned = HOT_PREFIXES["owner_categories"] + user_id
+    cached_before = client.smembers(owned)
     client.flushall()
     httpx.post(f"{worker_api.url}/tasks/wake", json={}, timeout=60)
     wait_for(lambda: int(client.get("proj:redis_cache") or 0) >= head, timeout=60)
     assert api.get("/api/categories", headers=auth).json() == before
-    assert client.hgetall(categories_key(user_id)) == cached_before
+    assert client.smembers(owned) == cached_before
     assert len(cached_before) == 10
     client.close()
 
