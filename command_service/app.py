@@ -15,7 +15,7 @@ from command_service.budgets import BudgetCommands
 from command_service.categories import CategoryCommands
 from command_service.endpoints import LOAD_TEST_ROUTE, ROUTES, Handlers
 from command_service.errors import EXCEPTION_HANDLERS
-from command_service.ports import PostgresBalances, PostgresTokens
+from command_service.ports import HotBalances, NoBalances, PostgresTokens
 from command_service.provisioning import Provisioning
 from command_service.store import Store
 from command_service.tokens import TokenCommands
@@ -27,7 +27,7 @@ from shared.group_commit import GroupCommitter
 from shared.http import address_limit
 from shared.ratelimit import TokenBuckets, auth_failures, per_token
 from shared.settings import Settings, get_settings
-from shared.wiring import readmodel_pool, settle_heap, wakeup_from
+from shared.wiring import settle_heap, wakeup_from
 
 
 class State(TypedDict):
@@ -41,12 +41,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
         ledger = open_ledger(settings)
         executor = ThreadPoolExecutor(settings.command_threads, thread_name_prefix="command")
-        pool = readmodel_pool(settings)
         wakeup = wakeup_from(settings)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         marks = RedisWriteMarks(redis) if redis is not None else NullMarks()
         committer = GroupCommitter(ledger, on_commit=marks.mark) if settings.group_commit else None
-        balances = PostgresBalances(pool, settings.readmodel_schema)
+        balances = HotBalances(redis) if redis is not None else NoBalances()
         store = Store(ledger, balances, wakeup, marks, committer)
         handlers = Handlers(
             accounts=AccountCommands(store),
@@ -78,7 +77,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             wakeup.close()
             if redis is not None:
                 redis.close()
-            pool.close()
             ledger.close()
 
     # The load-test endpoint mints users with valid tokens for anyone: off unless enabled.

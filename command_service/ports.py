@@ -2,35 +2,50 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 from uuid import UUID
 
 from psycopg import Connection
-from psycopg.sql import SQL, Identifier
-from psycopg_pool import ConnectionPool
 
 from shared.auth import TokenLookup, TokenRecord, record_of, token_query
+from shared.contracts import HOT_PREFIXES
+
+logger = logging.getLogger(__name__)
 
 
 class BalanceLookup(Protocol):
-    """Port: the last projected balance of an account (eventually consistent, like the
-    original in production; clients that need their write reflected read with the
-    position we return)."""
+    """Port: the last projected balance of an account, for the account shown in a write's
+    response. The command side's one read of a read model, and stale by design: it is
+    the balance before this write is projected (as the original's, whose balance update
+    was queued), so a client that needs the write reflected reads the account again (its
+    next read waits for its write)."""
 
     def balance_of(self, account_id: UUID) -> int: ...
 
 
-class PostgresBalances:
-    def __init__(self, pool: ConnectionPool, schema: str) -> None:
-        self._pool = pool
-        self._sql = SQL("SELECT balance FROM {}.accounts WHERE id = %s").format(Identifier(schema))
+class HotBalances:
+    """Balances from the hot read model (``redis_cache``): one Redis read, no database."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
 
     def balance_of(self, account_id: UUID) -> int:
-        with self._pool.connection() as conn:
-            row = conn.execute(self._sql, (account_id,), prepare=True).fetchone()
-        return int(row[0]) if row else 0
+        try:
+            found = self._client.hget(HOT_PREFIXES["account"] + str(account_id), "b")
+        except Exception:  # a cache outage costs the response's balance, not the write
+            logger.warning("balance of %s unavailable", account_id, exc_info=True)
+            return 0
+        return int(found or 0)
+
+
+class NoBalances:
+    """Without Redis (a test stack): balances are not shown (0)."""
+
+    def balance_of(self, account_id: UUID) -> int:
+        return 0
 
 
 class PostgresTokens(TokenLookup):

@@ -53,6 +53,17 @@ class TransactionCommands:
     def record(
         self, user_id: UUID, command: RecordTransaction, key: str | None, payload: dict[str, Any]
     ) -> Created[TransactionView]:
+        checked = [
+            command.account_id,
+            command.category_id,
+            *(s.category_id for s in command.splits),
+        ]
+        with self.store.loaded(checked):
+            return self._record(user_id, command, key, payload)
+
+    def _record(
+        self, user_id: UUID, command: RecordTransaction, key: str | None, payload: dict[str, Any]
+    ) -> Created[TransactionView]:
         account = self.store.usable_account(command.account_id, user_id)
         splits, known = self._checked(
             user_id, command.amount, account.currency, command.category_id, command.splits

@@ -41,5 +41,5 @@ def projections(
         LedgerTables(pool, settings.readmodel_schema),
         LiveStream(pool, settings.readmodel_schema, publisher),
         RedisCache(redis),
-        MemoVectors(settings.vector_dir, HashedNgrams()),
+        MemoVectors(pool, settings.readmodel_schema, HashedNgrams()),
     ]

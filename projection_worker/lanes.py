@@ -52,10 +52,16 @@ class Timeline:
 
 class Lane:
     """One projection's catch-up loop, on its own thread: a slow read model (say, the
-    vector index) never delays a fast one (the tables reads wait on)."""
+    vector index) never delays a fast one (the tables reads wait on).
+
+    A lane that has just applied events waits ``pace`` seconds before its next pass
+    (pokes meanwhile fold into it): under load, batches grow instead of every commit
+    costing each read model a transaction of its own. ``pace`` is the read model's
+    ``PACE`` attribute: short for those a reader waits on, longer for the others."""
 
     def __init__(self, runner: Runner, projection: Projection) -> None:
         self.runner, self.projection = runner, projection
+        self.pace: float = getattr(projection, "PACE", 0.0)
         self._poked = threading.Event()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name=projection.name, daemon=True)
@@ -71,11 +77,14 @@ class Lane:
             if self._stopped:
                 return
             try:
-                self.runner.catch_up_one(self.projection)
+                applied = self.runner.catch_up_one(self.projection)
             except TRANSIENT:
                 logger.warning("%s: store unavailable, will retry", self.projection.name)
             except Exception:
                 logger.exception("%s: catch-up failed", self.projection.name)
+            else:
+                if applied and self.pace:
+                    time.sleep(self.pace)
 
     def stop(self) -> None:
         self._stopped = True

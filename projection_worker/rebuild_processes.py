@@ -28,7 +28,7 @@ from shared.settings import Settings
 from shared.wiring import readmodel_pool
 
 # Relative cost per event of each read model, measured (an unknown one counts as 2).
-WEIGHTS = {"memo_vectors": 5, "ledger_tables": 3, "live_stream": 2, "redis_cache": 1}
+WEIGHTS = {"ledger_tables": 3, "redis_cache": 3, "memo_vectors": 2, "live_stream": 2}
 
 
 def groups(names: Sequence[str], processes: int) -> list[list[str]]:

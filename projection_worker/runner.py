@@ -17,7 +17,9 @@ never on another user's.
 
 from __future__ import annotations
 
+import collections
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Protocol
@@ -151,14 +153,24 @@ class Runner:
         self.projections = list(projections)
         self.batch = batch
         self.observe = observe
+        self.recent = Recent()
 
     def read(self, after: int, limit: int) -> list[Positioned]:
+        """Events after ``after``, decoded: from what another lane has just read when it
+        covers ``after`` (the lanes read the same new events within milliseconds), else
+        from the store."""
+        found = self.recent.after(after, limit)
+        if found is not None:
+            return found
         notifications: Sequence[Notification] = self.ledger.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
-        return [
+        events = [
             Positioned(n.id, n.topic, self.ledger.mapper.to_domain_event(n)) for n in notifications
         ]
+        if events:
+            self.recent.keep(after, events)
+        return events
 
     def at(self, position: int) -> Positioned:
         """The event at ``position`` (operator retries read parked events back)."""
@@ -183,10 +195,12 @@ class Runner:
     def catch_up_one(
         self, projection: Projection, progress: Callable[[int], None] | None = None
     ) -> int:
-        """Apply batches until the head; ``progress`` hears each batch's last position."""
+        """Apply batches until the head; ``progress`` hears each batch's last position.
+        The state is read once and carried forward (a batch moves only the position); a
+        compare-and-set that fails, a park or an error reads it again."""
         applied = 0
+        state = projection.state()
         while True:
-            state = projection.state()
             read_at = time.time()
             batch = self.read(state.position, self.batch)
             if not batch:
@@ -203,6 +217,9 @@ class Runner:
                 )
                 if not self.isolate(projection, batch, state):
                     return applied
+                state = projection.state()
+            else:
+                state = state._replace(position=batch[-1].position)
             applied += len(batch)
             if self.observe is not None:
                 self.observe(projection.name, batch[0].position, batch[-1].position, read_at, read)
@@ -230,6 +247,31 @@ class Runner:
                     return False
             state = projection.state()
         return True
+
+
+class Recent:
+    """The last few pages of events read, each as (after, events): the store holds exactly
+    these events after ``after`` up to the last one's position. A lane reading after a
+    position such a page covers gets the rest of the page, decoded once for all lanes."""
+
+    def __init__(self, pages: int = 32) -> None:
+        self._pages: collections.deque[tuple[int, list[Positioned]]] = collections.deque(
+            maxlen=pages
+        )
+        self._lock = threading.Lock()
+
+    def keep(self, after: int, events: list[Positioned]) -> None:
+        with self._lock:
+            self._pages.append((after, events))
+
+    def after(self, position: int, limit: int) -> list[Positioned] | None:
+        with self._lock:
+            pages = list(self._pages)
+        for start, events in reversed(pages):
+            if start <= position < events[-1].position:
+                rest = [e for e in events if e.position > position]
+                return rest[:limit]
+        return None
 
 
 class ReleaseOutcome(NamedTuple):

@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 hot=hot,
                 queries=Queries(reads, settings.readmodel_schema),
                 watch=watch,
-                suggester=Suggester(settings.vector_dir / "current", HashedNgrams()),
+                suggester=Suggester(reads, settings.readmodel_schema, HashedNgrams()),
             )
             settle_heap()
             yield {"readers": readers}

@@ -11,7 +11,6 @@ from functools import lru_cache
 from typing import Any, Generic, NamedTuple, TypeVar
 from uuid import UUID
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -304,9 +303,7 @@ async def suggest_categories(request: Request) -> Response:
     fresh = await _fresh(readers, caller)
     txn_id = path_uuid(request, "Transaction")
     txn = await _owned(readers.queries.transaction(txn_id), "Transaction", txn_id, caller)
-    suggestions = await run_in_threadpool(
-        readers.suggester.suggest, str(caller.user_id), txn.id, txn.memo or ""
-    )
+    suggestions = await readers.suggester.suggest(str(caller.user_id), txn.id, txn.memo or "")
     categories = await readers.queries.categories_by_id({s.category_id for s in suggestions})
     body = {
         "data": [

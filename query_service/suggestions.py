@@ -1,16 +1,28 @@
-"""Category suggestions from the ``memo_vectors`` read model (nearest memos, by vote)."""
+"""Category suggestions from the ``memo_vectors`` read model (nearest memos, by vote).
+
+Each query instance keeps, in memory, a faiss index of the users it has served, built
+from their rows. A suggestion first reads the user's rows' count and latest position
+(one small query): when they moved, the index is built again. So every instance answers
+the same, wherever the worker ran, and none needs a disk of its own.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
+import asyncio
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
+import numpy as np
+from psycopg.sql import SQL, Identifier
+from psycopg_pool import AsyncConnectionPool
+
+from shared.contracts import MEMO_VECTORS_TABLE
 from shared.embedding import Embedder
-from shared.vectors import MemoIndex, index_path, load
+from shared.vectors import MemoIndex
 
 NEIGHBOURS = 10
+USERS_KEPT = 1024  # users' indexes kept in memory, least recently used dropped first
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,32 +32,55 @@ class Suggestion:
 
 
 class Suggester:
-    """Searches a user's memo index; files are re-read only when the projection replaced them."""
+    def __init__(self, pool: AsyncConnectionPool[Any], schema: str, embedder: Embedder) -> None:
+        self.pool, self.embedder = pool, embedder
+        s, t = Identifier(schema), Identifier(MEMO_VECTORS_TABLE)
+        self._version = SQL(
+            "SELECT count(*) AS n, coalesce(max(position), 0) AS p FROM {}.{} WHERE user_id = %s"
+        ).format(s, t)
+        self._rows = SQL(
+            "SELECT txn_id, category_id, vector, position FROM {}.{} WHERE user_id = %s"
+        ).format(s, t)
+        self._kept: OrderedDict[str, tuple[tuple[int, int], MemoIndex]] = OrderedDict()
 
-    def __init__(self, root: Path, embedder: Embedder) -> None:
-        self.root, self.embedder = root, embedder
-        self._cache: dict[str, tuple[float, MemoIndex]] = {}
-        self._lock = threading.Lock()
+    async def _query(self, sql: Any, user_id: str) -> list[Any]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(sql, (user_id,), prepare=True)
+            rows: list[Any] = await cur.fetchall()
+            return rows
 
-    def _index(self, user_id: str) -> MemoIndex | None:
-        path = index_path(self.root, user_id)
-        try:
-            mtime = path.stat().st_mtime
-        except FileNotFoundError:
-            return None
-        with self._lock:
-            cached = self._cache.get(user_id)
-            if cached is None or cached[0] != mtime:
-                cached = self._cache[user_id] = (mtime, load(path, self.embedder.dim))
-            return cached[1]
+    async def _index(self, user_id: str) -> MemoIndex:
+        (row,) = await self._query(self._version, user_id)
+        version = (int(row["n"]), int(row["p"]))
+        kept = self._kept.get(user_id)
+        if kept is None or kept[0] != version:
+            rows = await self._query(self._rows, user_id)
+            index = await asyncio.to_thread(self._build, rows)
+            kept = self._kept[user_id] = (version, index)
+        self._kept.move_to_end(user_id)
+        while len(self._kept) > USERS_KEPT:
+            self._kept.popitem(last=False)
+        return kept[1]
 
-    def suggest(self, user_id: str, txn_id: str, memo: str, limit: int = 3) -> list[Suggestion]:
+    def _build(self, rows: list[Any]) -> MemoIndex:
+        index = MemoIndex(self.embedder.dim)
+        for row in rows:
+            vector = np.frombuffer(row["vector"], dtype=np.float32)
+            category = None if row["category_id"] is None else str(row["category_id"])
+            index.upsert(int(row["position"]), str(row["txn_id"]), category, vector)
+        index.settle()
+        return index
+
+    async def suggest(
+        self, user_id: str, txn_id: str, memo: str, limit: int = 3
+    ) -> list[Suggestion]:
         """Categories of the most similar other memos, scored by summed cosine similarity."""
-        index = self._index(user_id)
-        if index is None or not memo:
+        if not memo:
             return []
+        index = await self._index(user_id)
+        query = self.embedder.embed([memo])[0]
         votes: dict[str, float] = defaultdict(float)
-        for score, entry in index.search(self.embedder.embed([memo])[0], NEIGHBOURS + 1):
+        for score, entry in index.search(query, NEIGHBOURS + 1):
             category = entry["category"]
             if entry["txn"] != txn_id and category is not None and score > 0:
                 votes[category] += score

@@ -19,7 +19,6 @@ import random
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -75,7 +74,7 @@ def projection_throughput(stack: Stack) -> list[str]:
         lambda: LedgerTables(pool, _fresh_schema(stack, "bench_ledger")),
         lambda: LiveStream(pool, _fresh_schema(stack, "bench_live"), None),
         lambda: (redis.flushall(), RedisCache(redis))[1],
-        lambda: MemoVectors(Path(stack.root) / f"vectors-{time.time_ns()}", HashedNgrams()),
+        lambda: MemoVectors(pool, _fresh_schema(stack, "bench_vectors"), HashedNgrams()),
     ]
     for make in candidates:
         projection = make()

@@ -23,6 +23,7 @@ CHECKPOINTS_TABLE: Final = "projection_checkpoints"
 PARKED_TABLE: Final = "parked_events"
 QUARANTINE_TABLE: Final = "quarantined_events"
 LIVE_LOG_TABLE: Final = "live_log"
+MEMO_VECTORS_TABLE: Final = "memo_vectors"
 
 # Partitions: the unit of ordering a parked event holds back (see projection_worker.runner).
 GLOBAL_PARTITION: Final = "global"

@@ -6,11 +6,12 @@ order (the notification id, which we call the *position*).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, project_aggregate
 from eventsourcing.persistence import (
     Recording,
     Transcoder,
@@ -51,6 +52,16 @@ class Ledger(Application[UUID]):
         recorder = self.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
         return recorder.datastore.get_connection()
+
+    def aggregates(self, ids: Sequence[UUID]) -> dict[UUID, Any]:
+        """The current state of each of these aggregates that exists, from one query."""
+        recorder = self.recorder
+        assert isinstance(recorder, ValorizeRecorder)
+        events: dict[UUID, list[Any]] = {}
+        for stored in recorder.select_events_of(ids):
+            events.setdefault(stored.originator_id, []).append(self.mapper.to_domain_event(stored))
+        found = {i: project_aggregate(None, history) for i, history in events.items()}
+        return {i: aggregate for i, aggregate in found.items() if aggregate is not None}
 
     def head(self) -> int:
         """The highest position in the store (0 when empty)."""

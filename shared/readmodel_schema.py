@@ -113,6 +113,14 @@ CREATE TABLE IF NOT EXISTS {s}.live_log (
     message jsonb NOT NULL
 );
 CREATE INDEX IF NOT EXISTS live_log_user_idx ON {s}.live_log (user_id, position);
+CREATE TABLE IF NOT EXISTS {s}.memo_vectors (
+    txn_id uuid PRIMARY KEY,
+    user_id uuid NOT NULL,
+    category_id uuid,
+    vector bytea NOT NULL,
+    position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS memo_vectors_user_idx ON {s}.memo_vectors (user_id, position)
 """
 
 

@@ -130,6 +130,26 @@ class ValorizeRecorder(PostgresApplicationRecorder):
             return sorted(row[0] for row in curs.fetchall())
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every stored event of these aggregates, each aggregate's in version order: one
+        round trip for what a command checks (an account, its categories), where the
+        library's repository makes one per aggregate."""
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {}.{} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(binary=True, row_factory=tuple_row) as curs,
+        ):
+            curs.execute(statement, (list(originator_ids),), prepare=True)
+            rows = curs.fetchall()
+        return [
+            StoredEvent(originator_id=o, originator_version=v, topic=t, state=s)
+            for o, v, t, s in rows
+        ]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_notifications(
         self,
         start: int | None,

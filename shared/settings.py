@@ -33,7 +33,6 @@ class Settings:
     readmodel_dsn: str
     redis_url: str
     data_dir: Path
-    vector_dir: Path
     eventstore_schema: str
     readmodel_schema: str
     pool_size: int
@@ -82,7 +81,6 @@ def settings_from(env: dict[str, str]) -> Settings:
         readmodel_dsn=env.get("READMODEL_DSN", "") or postgres_dsn,
         redis_url=env.get("REDIS_URL", ""),
         data_dir=data_dir,
-        vector_dir=Path(env.get("VECTOR_DIR", "") or data_dir / "vectors").absolute(),
         eventstore_schema=env.get("EVENTSTORE_SCHEMA", "public"),
         readmodel_schema=env.get("READMODEL_SCHEMA", "readmodel"),
         pool_size=_int(env, "POSTGRES_POOL_SIZE", 10),
@@ -93,7 +91,7 @@ def settings_from(env: dict[str, str]) -> Settings:
         tasks_emulator_host=env.get("CLOUD_TASKS_EMULATOR_HOST", ""),
         tasks_service_account=env.get("CLOUD_TASKS_SERVICE_ACCOUNT", ""),
         worker_url=env.get("PROJECTION_WORKER_URL", ""),
-        wakeup_interval_seconds=_float(env, "WAKEUP_INTERVAL_MS", 25.0) / 1000,
+        wakeup_interval_seconds=_float(env, "WAKEUP_INTERVAL_MS", 250.0) / 1000,
         read_wait_seconds=_float(env, "READ_YOUR_WRITES_TIMEOUT", 2.0),
         sweep_seconds=_float(env, "PROJECTION_SWEEP_SECONDS", 1.0),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
@@ -118,7 +116,7 @@ def settings_from(env: dict[str, str]) -> Settings:
         hot_reads=_flag(env, "HOT_READS", True),
         forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", ""),
         linger_seconds=_float(env, "PROJECTION_LINGER_SECONDS", 2.0),
-        head_poll_seconds=_float(env, "PROJECTION_POLL_MS", 2.0) / 1000,
+        head_poll_seconds=_float(env, "PROJECTION_POLL_MS", 5.0) / 1000,
     )
 
 

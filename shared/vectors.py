@@ -1,21 +1,13 @@
-"""The memo vector index read model: one faiss index file per user, written atomically.
-
-File layout: 8-byte little-endian length, JSON metadata of that length, then the faiss
-index serialised. Metadata holds the last applied position (per-user idempotency) and,
-per faiss id (the transaction's recorded position), the transaction id and category.
-"""
+"""One user's memo vectors as a faiss index, held in memory by the query side (built from
+the ``memo_vectors`` read model's rows, see ``query_service/suggestions.py``)."""
 
 from __future__ import annotations
 
-import os
-import struct
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
-import orjson
 
 from shared.embedding import Vectors
 
@@ -76,46 +68,3 @@ class MemoIndex:
             for s, i in zip(scores[0], ids[0], strict=True)
             if int(i) in self.entries
         ]
-
-
-def index_path(root: Path, user_id: str) -> Path:
-    return root / user_id[:2] / f"{user_id}.faiss"
-
-
-Parts = list[Any]  # bytes-like pieces of one file, written in order
-
-
-def encode(memo: MemoIndex) -> Parts:
-    """The file's bytes, as pieces (the serialised index is not copied again)."""
-    meta = orjson.dumps(
-        {"dim": memo.dim, "position": memo.position, "entries": memo.entries},
-        option=orjson.OPT_NON_STR_KEYS,  # faiss ids as JSON keys: "123"
-    )
-    return [struct.pack("<Q", len(meta)), meta, faiss.serialize_index(memo.settle())]
-
-
-def write(path: Path, parts: Parts) -> None:
-    """Write-then-rename: readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    with tmp.open("wb") as out:
-        for part in parts:
-            out.write(part)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
-
-
-def save(path: Path, memo: MemoIndex) -> None:
-    write(path, encode(memo))
-
-
-def load(path: Path, dim: int) -> MemoIndex:
-    if not path.exists():
-        return MemoIndex(dim)
-    raw = path.read_bytes()
-    (length,) = struct.unpack("<Q", raw[:8])
-    meta = orjson.loads(raw[8 : 8 + length])
-    index = faiss.deserialize_index(np.frombuffer(raw[8 + length :], dtype=np.uint8))
-    entries = {int(k): v for k, v in meta["entries"].items()}
-    return MemoIndex(meta["dim"], meta["position"], entries, index)

@@ -33,6 +33,7 @@ Statement = tuple[Composed, tuple[Any, ...]]
 
 class LedgerTables(PostgresBlueGreen):
     name = LEDGER_TABLES
+    PACE = 0.01  # seconds between busy batches: reads wait on it (read-your-writes)
     TABLES = ("banks", "users", "accounts", "categories", "transactions", "budgets")
     DEFERRED_INDEXES = ("transactions_user_date_idx",)
 

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 class LiveStream(PostgresBlueGreen):
     name = LIVE_STREAM
+    PACE = 0.01  # seconds between busy batches: live sockets wait on it
     TABLES = (LIVE_LOG_TABLE,)
     DEFERRED_INDEXES = ("live_log_user_idx",)
 

@@ -9,14 +9,16 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from psycopg.sql import SQL, Identifier
 from redis import Redis
 
 from projection_worker.catalog import Rebuildable, projections
+from projection_worker.projections.blue_green import create_schema, drop_schema
 from projection_worker.rebuild import rebuild
 from projection_worker.rebuild_processes import rebuild_in_processes
 from scenarios.data import append_transactions
@@ -192,66 +194,48 @@ def test_an_interrupted_rebuild_resumes_and_switches_cleanly(
     assert snapshot(settings, "readmodel") == snapshot(settings, "readmodel_clean")
 
 
-def test_a_vector_rebuild_lost_between_flushes_resumes_to_the_same_index(
-    api: httpx.Client, ledger: Ledger, tmp_path: Path
+def _vectors(settings: Settings, schema: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(settings.readmodel_dsn) as conn:
+        return conn.execute(
+            SQL(
+                "SELECT txn_id, user_id, category_id, vector, position FROM {}.memo_vectors "
+                "ORDER BY txn_id"
+            ).format(Identifier(schema))
+        ).fetchall()
+
+
+def test_a_memo_vectors_rebuild_ends_as_its_live_copy_and_a_clean_build(
+    api: httpx.Client, ledger: Ledger, settings: Settings, worker_api: ServedApp
 ) -> None:
-    from projection_worker.projections.memo_vectors import MemoVectors, live_root
+    """The vectors are rows beside their checkpoint: rebuilt beside the live ones while
+    two workers take turns on a backlog, they end as a clean build does."""
+    from projection_worker.projections.memo_vectors import MemoVectors
     from projection_worker.runner import Runner
     from shared.embedding import HashedNgrams
-    from shared.vectors import index_path, load
-
-    _backlog(ledger, _user(api), 1_000)
-    live = MemoVectors(tmp_path / "vectors", HashedNgrams())
-    staging = live.staging(restart=True)
-    staging.flush_every, staging.flush_seconds = 300, 0.0
-    Runner(ledger, [staging], batch=100).catch_up_one(staging)
-    staging.settle_writes()  # the process is lost once its last flush is on disk
-    flushed = live.staging_position()
-    assert flushed is not None
-    assert flushed < ledger.head()  # the rest was only in memory: "lost" with the process
-    resumed = live.staging()
-    assert resumed.checkpoint() == flushed
-    runner = Runner(ledger, [resumed], batch=100)
-    runner.catch_up_one(resumed)
-    live.promote(resumed, lambda: runner.catch_up_one(resumed))
-    clean = MemoVectors(tmp_path / "clean", HashedNgrams())
-    Runner(ledger, [clean], batch=500).catch_up_one(clean)
-    users = {p.parent.name + "/" + p.name for p in live_root(tmp_path / "clean").glob("*/*.faiss")}
-    assert users
-    for user in users:
-        user_id = user.split("/")[1].removesuffix(".faiss")
-        rebuilt = load(index_path(live_root(tmp_path / "vectors"), user_id), 256)
-        expected = load(index_path(live_root(tmp_path / "clean"), user_id), 256)
-        assert rebuilt.entries == expected.entries
-        assert rebuilt.settle().ntotal == expected.settle().ntotal
-
-
-def test_live_vector_indexes_kept_in_memory_never_hide_another_workers_batch(
-    api: httpx.Client, ledger: Ledger, tmp_path: Path
-) -> None:
-    """Two live workers take turns on the same files: each must see the other's batches,
-    not its own remembered copy of an index, and end as a clean build does."""
-    from projection_worker.projections.memo_vectors import MemoVectors, live_root
-    from projection_worker.runner import Runner
-    from shared.embedding import HashedNgrams
-    from shared.vectors import index_path, load
 
     user = _user(api)
     _backlog(ledger, user, 600)
-    first = MemoVectors(tmp_path / "vectors", HashedNgrams())
-    second = MemoVectors(tmp_path / "vectors", HashedNgrams())
-    runner = Runner(ledger, [first, second], batch=50)
-    turn = 0
-    while batch := runner.read(first.checkpoint(), 50):
-        worker = (first, second)[turn % 2]
-        assert worker.apply(batch, worker.state())
-        turn += 1
-    assert turn > 4
-    clean = MemoVectors(tmp_path / "clean", HashedNgrams())
-    Runner(ledger, [clean], batch=500).catch_up_one(clean)
-    path = index_path(live_root(tmp_path / "vectors"), user["user_id"])
-    expected = load(index_path(live_root(tmp_path / "clean"), user["user_id"]), 256)
-    taken_turns = load(path, 256)
-    assert taken_turns.entries == expected.entries
-    assert len(taken_turns.entries) > 0
-    assert taken_turns.settle().ntotal == expected.settle().ntotal
+    pool = readmodel_pool(settings, max_size=4)
+    try:
+        for schema in ("readmodel_vectors", "readmodel_vectors_clean"):
+            drop_schema(pool, schema)
+            create_schema(pool, schema)
+        first = MemoVectors(pool, "readmodel_vectors", HashedNgrams())
+        second = MemoVectors(pool, "readmodel_vectors", HashedNgrams())
+        runner = Runner(ledger, [first, second], batch=50)
+        turn = 0
+        while batch := runner.read(first.checkpoint(), 50):
+            worker = (first, second)[turn % 2]
+            assert worker.apply(batch, worker.state())
+            turn += 1
+        assert turn > 4
+        rebuild(ledger, first, batch=700, stream=io.StringIO())
+        clean = MemoVectors(pool, "readmodel_vectors_clean", HashedNgrams())
+        Runner(ledger, [clean], batch=500).catch_up_one(clean)
+        rows = _vectors(settings, "readmodel_vectors")
+        assert any(str(r[1]) == user["user_id"] for r in rows)
+        assert rows == _vectors(settings, "readmodel_vectors_clean")
+    finally:
+        for schema in ("readmodel_vectors", "readmodel_vectors_clean"):
+            drop_schema(pool, schema)
+        pool.close()

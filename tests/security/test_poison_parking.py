@@ -419,10 +419,10 @@ class _FragileCache(RedisCache):
 class _FragileVectors(MemoVectors):
     broken: set[int] = set()
 
-    def _apply_user(self, user_id: str, items: list[Positioned]) -> None:
-        if any(item.position in self.broken for item in items):
+    def _statement(self, item: Positioned) -> Any:
+        if item.position in self.broken:
             raise ValueError("cannot embed this event")
-        super()._apply_user(user_id, items)
+        return super()._statement(item)
 
 
 def _park_and_release(
@@ -477,5 +477,6 @@ def test_redis_and_vector_read_models_park_and_release_the_same_way(
         )
         txn_positions.append(int(made.headers["X-Valorize-Position"]))
     _FragileVectors.broken = {txn_positions[0]}
-    vectors = _FragileVectors(tmp_path / "vectors", HashedNgrams())
-    _park_and_release(ledger, vectors, user, _FragileVectors.broken, txn_positions)
+    with _scratch(settings, "readmodel_fragile_vectors") as pool:
+        vectors = _FragileVectors(pool, "readmodel_fragile_vectors", HashedNgrams())
+        _park_and_release(ledger, vectors, user, _FragileVectors.broken, txn_positions)

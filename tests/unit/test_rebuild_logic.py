@@ -70,8 +70,11 @@ def test_groups_balance_the_known_weights_and_keep_every_name() -> None:
     names = ["ledger_tables", "live_stream", "redis_cache", "memo_vectors"]
     split = groups(names, 2)
     assert sorted(n for g in split for n in g) == sorted(names)
-    assert split == [["memo_vectors", "redis_cache"], ["ledger_tables", "live_stream"]]
-    assert groups(names, 1) == [["memo_vectors", "ledger_tables", "live_stream", "redis_cache"]]
+    assert sorted(map(sorted, split)) == [
+        ["ledger_tables", "live_stream"],
+        ["memo_vectors", "redis_cache"],
+    ]
+    assert sorted(groups(names, 1)[0]) == sorted(names)
     assert groups(["only"], 8) == [["only"]]
 
 
