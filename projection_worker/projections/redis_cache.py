@@ -69,27 +69,39 @@ local function fill(key, doc)
     return '${mark}c' .. (f[3] or '')
   end))
 end
-OPS.hset = function(a) redis.call('HSET', unpack(a)) end
-OPS.hupd = function(a) if redis.call('EXISTS', a[1]) == 1 then redis.call('HSET', unpack(a)) end end
-OPS.set = function(a) redis.call('SET', a[1], a[2]) end
-OPS.incr = function(a) redis.call('INCR', a[1]) end
-OPS.sadd = function(a) redis.call('SADD', a[1], a[2]) end
-OPS.zadd = function(a) redis.call('ZADD', a[1], a[2], a[3]) end
-OPS.zrem = function(a) redis.call('ZREM', a[1], a[2]) end
-OPS.doc = function(a)
-  if redis.call('EXISTS', a[1]) == 1 then redis.call('HSET', a[1], 'd', fill(a[1], a[2])) end
+OPS.hset = function(...) redis.call('HSET', ...) end
+OPS.hupd = function(key, ...)
+  if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, ...) end
 end
-OPS.bal = function(a)
-  if redis.call('EXISTS', a[1]) == 1 then redis.call('HINCRBY', a[1], 'b', a[2]) end
+OPS.set = function(key, value) redis.call('SET', key, value) end
+OPS.incr = function(key) redis.call('INCR', key) end
+OPS.sadd = function(key, member) redis.call('SADD', key, member) end
+OPS.zadd = function(key, score, member) redis.call('ZADD', key, score, member) end
+OPS.zrem = function(key, member) redis.call('ZREM', key, member) end
+OPS.doc = function(key, doc)
+  if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'd', fill(key, doc)) end
 end
-OPS.zaddp = function(a)
-  local position = redis.call('HGET', a[2], 'p')
-  if position then redis.call('ZADD', a[1], position, a[3]) end
+OPS.bal = function(key, delta)
+  if redis.call('EXISTS', key) == 1 then redis.call('HINCRBY', key, 'b', delta) end
 end
-OPS.txput = function(a)
+OPS.zaddp = function(key, hash, member)
+  local position = redis.call('HGET', hash, 'p')
+  if position then redis.call('ZADD', key, position, member) end
+end
+OPS.txnew = function(id, user, account, category, kind, member, fitid, doc)
+  -- A recorded transaction: new by construction (its id is its aggregate's, version 1,
+  -- and each event is applied once), so no old indexes to move.
+  redis.call('HSET', P.txn .. id, 'u', user, 'a', account, 'c', category, 'k', kind,
+    'm', member, 'f', fitid, 'd', doc)
+  redis.call('ZADD', P.user_txns .. user, 0, member)
+  redis.call('ZADD', P.account_txns .. account, 0, member)
+  if category ~= '' then
+    redis.call('ZADD', P.category_txns .. user .. ':' .. category, 0, member)
+  end
+end
+OPS.txput = function(id, user, account, category, kind, member)
   -- ``member`` is a txn_member, or (an amendment) only the new date key: the recorded
   -- position is kept from the stored member.
-  local id, user, account, category, kind, member = unpack(a)
   local key = P.txn .. id
   local old = redis.call('HMGET', key, 'c', 'm')
   if #member == 17 then
@@ -108,8 +120,8 @@ OPS.txput = function(a)
     redis.call('ZADD', P.category_txns .. user .. ':' .. category, 0, member)
   end
 end
-OPS.txdel = function(a)
-  local key = P.txn .. a[1]
+OPS.txdel = function(id)
+  local key = P.txn .. id
   local t = redis.call('HMGET', key, 'u', 'a', 'c', 'm')
   if not t[1] then return end
   redis.call('ZREM', P.user_txns .. t[1], t[4])
@@ -117,8 +129,7 @@ OPS.txdel = function(a)
   if t[3] ~= '' then redis.call('ZREM', P.category_txns .. t[1] .. ':' .. t[3], t[4]) end
   redis.call('DEL', key)
 end
-OPS.acctclose = function(a)
-  local id, user = a[1], a[2]
+OPS.acctclose = function(id, user)
   for _, m in ipairs(redis.call('ZRANGE', P.account_txns .. id, 0, -1)) do
     local key = P.txn .. string.sub(m, ${id_at})
     local c = redis.call('HGET', key, 'c')
@@ -129,8 +140,7 @@ OPS.acctclose = function(a)
   redis.call('DEL', P.account_txns .. id, P.account .. id)
   redis.call('ZREM', P.user_accounts .. user, id)
 end
-OPS.catdel = function(a)
-  local id, owner = a[1], a[2]
+OPS.catdel = function(id, owner)
   local set = P.category_txns .. owner .. ':' .. id
   for _, m in ipairs(redis.call('ZRANGE', set, 0, -1)) do
     redis.call('HSET', P.txn .. string.sub(m, ${id_at}), 'c', '')
@@ -142,9 +152,7 @@ local function run_ops(first)
   local i = first
   while i <= #ARGV do
     local n = tonumber(ARGV[i + 1])
-    local args = {}
-    for j = 1, n do args[j] = ARGV[i + 1 + j] end
-    OPS[ARGV[i]](args)
+    OPS[ARGV[i]](unpack(ARGV, i + 2, i + 1 + n))
     i = i + 2 + n
   end
 end
@@ -207,6 +215,7 @@ return 1
 )
 
 Op = list[Any]  # [name, *arguments]
+_PLAIN = frozenset((str, bytes, int))  # what Redis takes as is; the rest (UUIDs) as str
 _WRITE_TIME = (b"\x01F", b"\x01Y", b"\x01C")  # markers only the written hash can fill
 
 
@@ -306,11 +315,21 @@ class _Effects:
             member,
         ]
 
-    def transaction_recorded(self, p: Positioned) -> list[Op]:
-        e, key = p.event, K["txn"] + str(p.event.originator_id)
+    @staticmethod
+    def transaction_recorded(p: Positioned) -> list[Op]:
+        e, txn_id = p.event, str(p.event.originator_id)
         return [
-            self._txput(e, txn_member(e.date, p.position, str(e.originator_id))),
-            ["hset", key, "f", orjson.dumps(e.fitid), "d", docs.transaction(e, fitid=e.fitid)],
+            [
+                "txnew",
+                txn_id,
+                e.user_id,
+                e.account_id,
+                e.category_id or "",
+                type_name(e.amount)[0],
+                txn_member(e.date, p.position, txn_id),
+                orjson.dumps(e.fitid),
+                docs.transaction(e, fitid=e.fitid),
+            ]
         ]
 
     def transaction_amended(self, p: Positioned) -> list[Op]:
@@ -365,9 +384,10 @@ class _Effects:
             changed.add(partition_of(item.event))
             if (delta := _balance_change(item.event)) is not None:
                 deltas[item.event.account_id] = deltas.get(item.event.account_id, 0) + delta
-            for name, *arguments in handler(item):
-                flat += [name, len(arguments)]
-                flat += [a if isinstance(a, str | bytes | int) else str(a) for a in arguments]
+            for op in handler(item):
+                flat.append(op[0])
+                flat.append(len(op) - 1)
+                flat += [a if a.__class__ in _PLAIN else str(a) for a in op[1:]]
         for account, delta in deltas.items():
             if delta:
                 flat += ["bal", 2, K["account"] + account, delta]
@@ -419,7 +439,7 @@ class RedisCache:
     def staging(self, *, restart: bool = False) -> RedisCache:
         other = self._staging_client()
         if restart or other.get(CHECKPOINT_KEY) is None:
-            other.flushdb()
+            other.flushdb(asynchronous=True)
             other.set(CHECKPOINT_KEY, 0)  # marks the rebuild as under way
         return RedisCache(other)
 
@@ -427,13 +447,16 @@ class RedisCache:
         # A live batch racing the swap lands in the old keyspace and is re-applied on the
         # new one: its checkpoint is the staging one.
         settle()
+        # The old keyspace is freed in Redis's background thread (FLUSHDB ASYNC): a
+        # synchronous flush of millions of keys blocks every reader and outlasts the
+        # client's socket timeout.
         self.client.swapdb(self._db(), staging._db())
-        staging.client.flushdb()
+        staging.client.flushdb(asynchronous=True)
         staging.client.close()
 
     def discard_staging(self) -> None:
         other = self._staging_client()
-        other.flushdb()
+        other.flushdb(asynchronous=True)
         other.close()
 
     # Checkpoint and parking ----------------------------------------------------------------
