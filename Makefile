@@ -38,12 +38,13 @@ test-unit: install ## unit tests only (no I/O)
 test-integration: install ## integration tests (real servers started by the harness)
 	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
 
-lint: install ## ruff
+lint: install ## ruff, and the import rules between packages (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
-typecheck: install ## mypy --strict on the five packages and the scenarios
-	$(BIN)/mypy shared command_service projection_worker query_service ws_gateway scenarios
+typecheck: install ## mypy --strict on every package, the scenarios and the tests
+	$(BIN)/mypy shared valorize command_service projection_worker query_service ws_gateway scenarios tests
 
 wrk: ## Debian's wrk, the HTTP load generator of bench-reads (installs it if missing)
 	@command -v wrk >/dev/null || (echo "installing Debian's wrk"; apt-get install -y -qq wrk >/dev/null)

@@ -10,7 +10,7 @@ from command_service.commands import OpenAccount, UpdateAccount
 from command_service.idempotency import Created, create_once
 from command_service.store import Store
 from shared.domain.accounts import Account
-from shared.domain.errors import RuleViolationError
+from shared.domain.errors import Model, RuleViolationError
 from shared.views import AccountView
 
 
@@ -40,7 +40,7 @@ class AccountCommands:
             return [account], self.store.account_view(account)
 
         def reload(account_id: UUID) -> AccountView:
-            return self.store.account_view(self.store.live(Account, "Account", account_id))
+            return self.store.account_view(self.store.live(Account, Model.ACCOUNT, account_id))
 
         return create_once(
             self.store,
@@ -55,10 +55,10 @@ class AccountCommands:
     def update(
         self, user_id: UUID, account_id: UUID, parse: Callable[[], UpdateAccount]
     ) -> tuple[AccountView, int]:
-        self.store.live(Account, "Account", account_id)
+        self.store.live(Account, Model.ACCOUNT, account_id)
         command = parse()
         self._check_bank(command.bank_id)  # an input rule: 422 comes before 403
-        account = self.store.owned(Account, "Account", account_id, user_id)
+        account = self.store.owned(Account, Model.ACCOUNT, account_id, user_id)
         account.update(
             name=command.name,
             number=command.number,
@@ -69,6 +69,6 @@ class AccountCommands:
         return self.store.account_view(account), self.store.append(user_id, account)
 
     def close(self, user_id: UUID, account_id: UUID) -> int:
-        account = self.store.owned(Account, "Account", account_id, user_id)
+        account = self.store.owned(Account, Model.ACCOUNT, account_id, user_id)
         account.close()
         return self.store.append(user_id, account)

@@ -20,14 +20,14 @@ from command_service.provisioning import Provisioning
 from command_service.store import Store
 from command_service.tokens import TokenCommands
 from command_service.transactions import TransactionCommands
-from shared.auth import Authenticator, TokenCache
-from shared.eventstore import open_ledger
-from shared.freshness import NullMarks, RedisWriteMarks
-from shared.group_commit import GroupCommitter
-from shared.http import address_limit
-from shared.ratelimit import TokenBuckets, auth_failures, per_token
+from shared.adapters.auth import Authenticator, TokenCache
+from shared.adapters.eventstore import open_ledger
+from shared.adapters.freshness import NullMarks, RedisWriteMarks
+from shared.adapters.group_commit import GroupCommitter
+from shared.adapters.http import address_limit
+from shared.adapters.ratelimit import TokenBuckets, auth_failures, per_token
+from shared.adapters.wiring import settle_heap, wakeup_from
 from shared.settings import Settings, get_settings
-from shared.wiring import settle_heap, wakeup_from
 
 
 class State(TypedDict):

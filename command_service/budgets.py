@@ -11,7 +11,7 @@ from command_service.commands import CreateBudget, RenameBudget
 from command_service.store import Store, view_of_category
 from shared.domain.budgets import Budget, budget_id_for
 from shared.domain.categories import Category
-from shared.domain.errors import CategoryNotFoundError, RuleViolationError
+from shared.domain.errors import CategoryNotFoundError, Model, RuleViolationError
 from shared.domain.users import User
 from shared.views import BudgetView
 
@@ -37,7 +37,7 @@ class BudgetCommands:
         budget = self.store.find(Budget, budget_id)
         if budget is not None and not budget.deleted:
             return self.view(budget), self.store.ledger.head()
-        user = self.store.live(User, "User", user_id)
+        user = self.store.live(User, Model.USER, user_id)
         name = command.name or category.name
         if budget is None:
             budget = Budget(
@@ -60,13 +60,13 @@ class BudgetCommands:
     def rename(
         self, user_id: UUID, budget_id: UUID, parse: Callable[[], RenameBudget]
     ) -> tuple[BudgetView, int]:
-        self.store.live(Budget, "Budget", budget_id)
+        self.store.live(Budget, Model.BUDGET, budget_id)
         command = parse()
-        budget = self.store.owned(Budget, "Budget", budget_id, user_id)
+        budget = self.store.owned(Budget, Model.BUDGET, budget_id, user_id)
         budget.rename(name=command.name)
         return self.view(budget), self.store.append(user_id, budget)
 
     def delete(self, user_id: UUID, budget_id: UUID) -> int:
-        budget = self.store.owned(Budget, "Budget", budget_id, user_id)
+        budget = self.store.owned(Budget, Model.BUDGET, budget_id, user_id)
         budget.delete()
         return self.store.append(user_id, budget)

@@ -13,6 +13,7 @@ from command_service.idempotency import Created, create_once
 from command_service.store import Store, view_of_category
 from shared.domain.budgets import Budget, budget_id_for
 from shared.domain.categories import Category, Palette, palette_id_for
+from shared.domain.errors import Model
 from shared.views import CategoryView
 
 
@@ -42,7 +43,7 @@ class CategoryCommands:
             return [palette, category], view_of_category(category)
 
         def reload(category_id: UUID) -> CategoryView:
-            return view_of_category(self.store.live(Category, "Category", category_id))
+            return view_of_category(self.store.live(Category, Model.CATEGORY, category_id))
 
         return create_once(
             self.store,
@@ -57,14 +58,14 @@ class CategoryCommands:
     def update(
         self, user_id: UUID, category_id: UUID, parse: Callable[[], UpdateCategory]
     ) -> tuple[CategoryView, int]:
-        self.store.live(Category, "Category", category_id)
+        self.store.live(Category, Model.CATEGORY, category_id)
         command = parse()
         palette = self.palette(user_id)
-        current = self.store.live(Category, "Category", category_id)
+        current = self.store.live(Category, Model.CATEGORY, category_id)
         # The caller's palette judges the color (an input rule: 422 before 403); nothing
         # is saved if the ownership check below then refuses.
         palette.assign(command.color, current.id, previous=current.color)
-        category = self.store.owned(Category, "Category", category_id, user_id)
+        category = self.store.owned(Category, Model.CATEGORY, category_id, user_id)
         category.update(
             name=command.name,
             description=command.description,
@@ -74,7 +75,7 @@ class CategoryCommands:
         return view_of_category(category), self.store.append(user_id, palette, category)
 
     def delete(self, user_id: UUID, category_id: UUID) -> int:
-        category = self.store.owned(Category, "Category", category_id, user_id)
+        category = self.store.owned(Category, Model.CATEGORY, category_id, user_id)
         palette = self.palette(user_id)
         palette.release(category.color)
         category.delete()

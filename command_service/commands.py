@@ -19,11 +19,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shared.adapters.http import input_errors
 from shared.domain.accounts import AccountType
 from shared.domain.categories import Color
 from shared.domain.money import MAX_AMOUNT, Currency
 from shared.domain.text import forbidden_character
-from shared.http import input_errors
 
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 

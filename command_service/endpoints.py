@@ -33,8 +33,8 @@ from command_service.provisioning import Provisioning
 from command_service.tokens import TokenCommands
 from command_service.transactions import TransactionCommands
 from shared import resources
-from shared.auth import Authenticator, TokenLookup, TokenRecord, split_bearer
-from shared.http import (
+from shared.adapters.auth import Authenticator, TokenLookup, TokenRecord, split_bearer
+from shared.adapters.http import (
     POSITION_HEADER,
     BadRequestError,
     InputInvalidError,
@@ -42,7 +42,8 @@ from shared.http import (
     path_uuid,
     read_json_object,
 )
-from shared.ratelimit import TokenBuckets, check, client_address
+from shared.adapters.ratelimit import TokenBuckets, check, client_address
+from shared.domain.errors import Model
 
 T = TypeVar("T")
 
@@ -172,7 +173,7 @@ def _creator(
 
 
 def _updater(
-    model: str,
+    model: Model,
     command: type[Any],
     run: Callable[[Handlers], Callable[..., tuple[Any, int]]],
     shape: Callable[[Any], Any],
@@ -190,7 +191,7 @@ def _updater(
     return endpoint
 
 
-def _deleter(model: str, run: Callable[[Handlers], Callable[[UUID, UUID], int]]) -> Any:
+def _deleter(model: Model, run: Callable[[Handlers], Callable[[UUID, UUID], int]]) -> Any:
     async def endpoint(request: Request) -> Response:
         position = await _authed(request, lambda h, user: run(h)(user, path_uuid(request, model)))
         return _written(None, position)
@@ -200,7 +201,7 @@ def _deleter(model: str, run: Callable[[Handlers], Callable[[UUID, UUID], int]])
 
 async def revoke_token(request: Request) -> Response:
     position = await _authed(
-        request, lambda h, user: h.revocations.revoke(user, path_uuid(request, "Token"))
+        request, lambda h, user: h.revocations.revoke(user, path_uuid(request, Model.TOKEN))
     )
     return _written(None, position)
 
@@ -222,7 +223,7 @@ async def create_budget(request: Request) -> Response:
     return _written(resources.budget_json(budget), position, 201)
 
 
-def _resource(path: str, model: str, creator: Any, updater: Any, deleter: Any) -> list[Route]:
+def _resource(path: str, model: Model, creator: Any, updater: Any, deleter: Any) -> list[Route]:
     return [
         Route(f"/api/{path}", creator, methods=["POST"]),
         Route(f"/api/{path}/{{id}}", updater, methods=["PUT", "PATCH"]),
@@ -238,37 +239,37 @@ ROUTES = [
     Route("/api/logout", logout, methods=["POST"]),
     *_resource(
         "accounts",
-        "Account",
+        Model.ACCOUNT,
         _creator(OpenAccount, lambda h: h.accounts.open, resources.account_json),
-        _updater("Account", UpdateAccount, lambda h: h.accounts.update, resources.account_json),
-        _deleter("Account", lambda h: h.accounts.close),
+        _updater(Model.ACCOUNT, UpdateAccount, lambda h: h.accounts.update, resources.account_json),
+        _deleter(Model.ACCOUNT, lambda h: h.accounts.close),
     ),
     *_resource(
         "categories",
-        "Category",
+        Model.CATEGORY,
         _creator(CreateCategory, lambda h: h.categories.create, resources.category_json),
         _updater(
-            "Category", UpdateCategory, lambda h: h.categories.update, resources.category_json
+            Model.CATEGORY, UpdateCategory, lambda h: h.categories.update, resources.category_json
         ),
-        _deleter("Category", lambda h: h.categories.delete),
+        _deleter(Model.CATEGORY, lambda h: h.categories.delete),
     ),
     *_resource(
         "transactions",
-        "Transaction",
+        Model.TRANSACTION,
         _creator(RecordTransaction, lambda h: h.transactions.record, resources.transaction_json),
         _updater(
-            "Transaction",
+            Model.TRANSACTION,
             AmendTransaction,
             lambda h: h.transactions.amend,
             resources.transaction_json,
         ),
-        _deleter("Transaction", lambda h: h.transactions.delete),
+        _deleter(Model.TRANSACTION, lambda h: h.transactions.delete),
     ),
     *_resource(
         "budgets",
-        "Budget",
+        Model.BUDGET,
         create_budget,
-        _updater("Budget", RenameBudget, lambda h: h.budgets.rename, resources.budget_json),
-        _deleter("Budget", lambda h: h.budgets.delete),
+        _updater(Model.BUDGET, RenameBudget, lambda h: h.budgets.rename, resources.budget_json),
+        _deleter(Model.BUDGET, lambda h: h.budgets.delete),
     ),
 ]

@@ -10,15 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared.auth import UnauthenticatedError
-from shared.domain.errors import (
-    CategoryNotFoundError,
-    ForbiddenError,
-    IdempotencyKeyReusedError,
-    NotFoundError,
-    RuleViolationError,
-)
-from shared.http import (
+from shared.adapters.auth import UnauthenticatedError
+from shared.adapters.http import (
     BadRequestError,
     InputInvalidError,
     JSONResponse,
@@ -30,7 +23,14 @@ from shared.http import (
     unauthenticated,
     validation_body,
 )
-from shared.ratelimit import TooManyRequestsError
+from shared.adapters.ratelimit import TooManyRequestsError
+from shared.domain.errors import (
+    CategoryNotFoundError,
+    ForbiddenError,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    RuleViolationError,
+)
 
 
 def _rule(_: Request, exc: Exception) -> Response:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from psycopg import Connection
 
-from shared.auth import TokenLookup, TokenRecord, record_of, token_query
+from shared.adapters.auth import TokenLookup, TokenRecord, record_of, token_query
 from shared.contracts import HOT_PREFIXES
 
 logger = logging.getLogger(__name__)

@@ -11,14 +11,14 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from command_service.store import Store
-from shared.auth import new_secret
+from shared.adapters.auth import new_secret
+from shared.adapters.eventstore import TokenGrant
 from shared.domain.accounts import Account, AccountType
 from shared.domain.banks import LOAD_TEST_BANK, Bank, bank_id_for
 from shared.domain.categories import DEFAULT_CATEGORIES, Category, Palette, palette_id_for
 from shared.domain.ids import uuid7
 from shared.domain.money import Currency
 from shared.domain.users import Token, User
-from shared.eventstore import TokenGrant
 
 TOKEN_LIFETIME = timedelta(days=1)
 

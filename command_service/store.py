@@ -12,16 +12,16 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from command_service.ports import BalanceLookup
+from shared.adapters.eventstore import Ledger, TokenGrant
+from shared.adapters.freshness import WriteMarks
+from shared.adapters.group_commit import GroupCommitter
+from shared.adapters.wakeup import Wakeup
 from shared.domain.accounts import Account
 from shared.domain.banks import Bank
 from shared.domain.categories import Category
-from shared.domain.errors import ForbiddenError, NotFoundError, RuleViolationError
+from shared.domain.errors import ForbiddenError, Model, NotFoundError, RuleViolationError
 from shared.domain.transactions import Transaction
-from shared.eventstore import Ledger, TokenGrant
-from shared.freshness import WriteMarks
-from shared.group_commit import GroupCommitter
 from shared.views import AccountView, BankView, CategoryView, SplitView, TransactionView
-from shared.wakeup import Wakeup
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -97,14 +97,14 @@ class Store:
                 return None
         return aggregate if isinstance(aggregate, kind) else None
 
-    def owned(self, kind: type[A], model: str, aggregate_id: UUID, user_id: UUID) -> A:
+    def owned(self, kind: type[A], model: Model, aggregate_id: UUID, user_id: UUID) -> A:
         """The live aggregate, 404 if missing or deleted, 403 if another user's."""
         aggregate = self.live(kind, model, aggregate_id)
         if getattr(aggregate, "user_id", None) != str(user_id):
             raise ForbiddenError
         return aggregate
 
-    def live(self, kind: type[A], model: str, aggregate_id: UUID) -> A:
+    def live(self, kind: type[A], model: Model, aggregate_id: UUID) -> A:
         aggregate = self.find(kind, aggregate_id)
         if (
             aggregate is None

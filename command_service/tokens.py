@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from command_service.store import Store
-from shared.domain.errors import NotFoundError
+from shared.domain.errors import Model, NotFoundError
 from shared.domain.users import Token
 
 
@@ -19,6 +19,6 @@ class TokenCommands:
         is a 404 (ids leak nothing)."""
         token = self.store.find(Token, token_id)
         if token is None or token.user_id != str(user_id) or token.revoked:
-            raise NotFoundError("PersonalAccessToken", token_id)
+            raise NotFoundError(Model.TOKEN, token_id)
         token.revoke()
         return self.store.append(user_id, token, token_revocations=[token.id])

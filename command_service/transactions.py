@@ -10,7 +10,7 @@ from command_service.commands import AmendTransaction, AmountInput, RecordTransa
 from command_service.idempotency import Created, create_once
 from command_service.store import Store, view_of_category
 from shared.domain.accounts import Account
-from shared.domain.errors import ForbiddenError, RuleViolationError
+from shared.domain.errors import ForbiddenError, Model, RuleViolationError
 from shared.domain.ids import uuid7
 from shared.domain.money import Currency
 from shared.domain.transactions import Split, Transaction, check_splits
@@ -85,7 +85,7 @@ class TransactionCommands:
             return [txn], self.store.transaction_view(txn, account, known)
 
         def reload(txn_id: UUID) -> TransactionView:
-            txn = self.store.live(Transaction, "Transaction", txn_id)
+            txn = self.store.live(Transaction, Model.TRANSACTION, txn_id)
             return self.store.transaction_view(txn, account)
 
         return create_once(
@@ -101,7 +101,7 @@ class TransactionCommands:
     def amend(
         self, user_id: UUID, txn_id: UUID, parse: Callable[[], AmendTransaction]
     ) -> tuple[TransactionView, int]:
-        txn = self.store.live(Transaction, "Transaction", txn_id)
+        txn = self.store.live(Transaction, Model.TRANSACTION, txn_id)
         command = parse()
         # Input rules (422) come before the ownership check (403), as in the contract.
         splits, known = self._checked(
@@ -116,12 +116,12 @@ class TransactionCommands:
             memo=command.memo,
             splits=splits,
         )
-        account = self.store.live(Account, "Account", UUID(txn.account_id))
+        account = self.store.live(Account, Model.ACCOUNT, UUID(txn.account_id))
         position = self.store.append(user_id, txn)
         return self.store.transaction_view(txn, account, known), position
 
     def delete(self, user_id: UUID, txn_id: UUID) -> int:
-        txn = self.store.owned(Transaction, "Transaction", txn_id, user_id)
+        txn = self.store.owned(Transaction, Model.TRANSACTION, txn_id, user_id)
         txn.delete()
         return self.store.append(user_id, txn)
 

@@ -13,9 +13,9 @@ from projection_worker.rebuild import RebuildFailedError
 from projection_worker.rebuild_processes import rebuild_in_processes
 from projection_worker.runner import Runner, release_partition
 from projection_worker.status import render, render_parked, status
-from shared.eventstore import Ledger, open_ledger
+from shared.adapters.eventstore import Ledger, open_ledger
+from shared.adapters.wiring import publisher_from, readmodel_pool
 from shared.settings import get_settings
-from shared.wiring import publisher_from, readmodel_pool
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -24,10 +24,10 @@ from projection_worker.catalog import projections
 from projection_worker.lanes import Timeline, Worker
 from projection_worker.runner import Runner
 from projection_worker.status import status
-from shared.eventstore import open_ledger
-from shared.http import JSONResponse
+from shared.adapters.eventstore import open_ledger
+from shared.adapters.http import JSONResponse
+from shared.adapters.wiring import publisher_from, readmodel_pool
 from shared.settings import Settings, get_settings
-from shared.wiring import publisher_from, readmodel_pool
 
 logger = logging.getLogger(__name__)
 

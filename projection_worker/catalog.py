@@ -15,8 +15,8 @@ from projection_worker.projections.live_stream import LiveStream
 from projection_worker.projections.memo_vectors import MemoVectors
 from projection_worker.projections.redis_cache import RedisCache
 from projection_worker.runner import Projection
-from shared.backplane import Publisher
-from shared.embedding import HashedNgrams
+from shared.adapters.backplane import Publisher
+from shared.adapters.embedding import HashedNgrams
 from shared.settings import Settings
 
 

@@ -21,7 +21,7 @@ from typing import TextIO
 
 from projection_worker.catalog import Rebuildable
 from projection_worker.runner import TRANSIENT, Positioned, Runner
-from shared.eventstore import Ledger
+from shared.adapters.eventstore import Ledger
 
 logger = logging.getLogger(__name__)
 TRANSIENT_ATTEMPTS = 6  # about 6 s of backoff in all

@@ -23,14 +23,15 @@ from redis import Redis
 
 from projection_worker.catalog import projections
 from projection_worker.rebuild import Progress, RebuildFailedError, rebuild_all
-from shared.eventstore import open_ledger
+from shared.adapters.eventstore import open_ledger
+from shared.adapters.wiring import readmodel_pool
+from shared.contracts import LEDGER_TABLES, LIVE_STREAM, MEMO_VECTORS, REDIS_CACHE
 from shared.settings import Settings
-from shared.wiring import readmodel_pool
 
 # Relative cost per event of each read model beyond reading and decoding it, from
 # `make bench-rebuild` (the hot read model renders every document and writes three
 # indexes per transaction); an unknown one counts as 2.
-WEIGHTS = {"redis_cache": 8, "ledger_tables": 2, "memo_vectors": 2, "live_stream": 1}
+WEIGHTS = {REDIS_CACHE: 8, LEDGER_TABLES: 2, MEMO_VECTORS: 2, LIVE_STREAM: 1}
 
 
 def groups(names: Sequence[str], processes: int) -> list[list[str]]:

@@ -28,9 +28,9 @@ import psycopg
 import redis.exceptions
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError
 
+from shared.adapters.eventstore import Ledger
 from shared.contracts import GLOBAL_PARTITION
 from shared.domain.users import User
-from shared.eventstore import Ledger
 
 logger = logging.getLogger(__name__)
 

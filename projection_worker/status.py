@@ -13,7 +13,7 @@ from typing import Any
 
 from projection_worker.catalog import Rebuildable
 from projection_worker.runner import Parked
-from shared.eventstore import Ledger
+from shared.adapters.eventstore import Ledger
 
 
 def _waiting_since(ledger: Ledger, checkpoint: int) -> datetime | None:

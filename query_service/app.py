@@ -17,14 +17,14 @@ from query_service.freshness import CheckpointWatch
 from query_service.hot import HotReads
 from query_service.queries import Queries
 from query_service.suggestions import Suggester
-from shared.auth import Authenticator, TokenCache
+from shared.adapters.auth import Authenticator, TokenCache
+from shared.adapters.embedding import HashedNgrams
+from shared.adapters.http import address_limit
+from shared.adapters.ratelimit import auth_failures, per_token
+from shared.adapters.redis_pipe import PipelinedRedis
+from shared.adapters.wiring import async_pool, async_redis, settle_heap
 from shared.contracts import LEDGER_TABLES
-from shared.embedding import HashedNgrams
-from shared.http import address_limit
-from shared.ratelimit import auth_failures, per_token
-from shared.redis_pipe import PipelinedRedis
 from shared.settings import Settings, get_settings
-from shared.wiring import async_pool, async_redis, settle_heap
 
 
 class State(TypedDict):

@@ -7,12 +7,12 @@ from uuid import UUID
 
 from psycopg_pool import AsyncConnectionPool
 
-from shared.auth import TokenRecord, record_of, token_query
+from shared.adapters.auth import TokenRecord, record_of, token_query
 
 
 class AsyncTokens:
     """Reads the inline ``auth_tokens`` table: committed with ``Token.Issued`` and
-    ``Token.Revoked``, so it is never behind; ``shared.auth.TokenCache`` in front of it
+    ``Token.Revoked``, so it is never behind; ``shared.adapters.auth.TokenCache`` in front of it
     bounds how long a change takes to be seen (``AUTH_CACHE_SECONDS``)."""
 
     def __init__(self, pool: AsyncConnectionPool[Any], schema: str) -> None:

@@ -39,7 +39,9 @@ from query_service.paginator import envelope, paginate
 from query_service.queries import ACCOUNTS_PER_PAGE, Queries
 from query_service.suggestions import Suggester
 from shared import resources
-from shared.auth import Authenticator
+from shared.adapters.auth import Authenticator
+from shared.adapters.http import InputInvalidError, JSONResponse, RawJSON, path_uuid
+from shared.adapters.ratelimit import client_address
 from shared.contracts import (
     BEHIND_HEADER,
     DEGRADED_HEADER,
@@ -49,9 +51,7 @@ from shared.contracts import (
     READ_MODEL_HEADER,
     REDIS_CACHE,
 )
-from shared.domain.errors import ForbiddenError, NotFoundError
-from shared.http import InputInvalidError, JSONResponse, RawJSON, path_uuid
-from shared.ratelimit import client_address
+from shared.domain.errors import ForbiddenError, Model, NotFoundError
 
 T = TypeVar("T")
 _POSITION = re.compile(r"[0-9]{1,18}")
@@ -109,7 +109,7 @@ def _hot(body: bytes, hot: HotAnswer) -> Response:
 
 async def _owned(
     found: Awaitable[tuple[UUID | None, T] | None],
-    model: str,
+    model: Model,
     resource_id: UUID,
     caller: Caller,
     *,
@@ -275,7 +275,7 @@ async def list_budgets(request: Request) -> Response:
 
 
 def _show(
-    model: str,
+    model: Model,
     kind: str,
     find: Callable[[Queries, UUID], Awaitable[tuple[Any, Any] | None]],
     shape: Callable[[Any], Any],
@@ -301,8 +301,8 @@ async def suggest_categories(request: Request) -> Response:
     """Closest categories for a transaction's memo, from the user's memo vector index."""
     readers, caller = await _identify(request)
     fresh = await _fresh(readers, caller)
-    txn_id = path_uuid(request, "Transaction")
-    txn = await _owned(readers.queries.transaction(txn_id), "Transaction", txn_id, caller)
+    txn_id = path_uuid(request, Model.TRANSACTION)
+    txn = await _owned(readers.queries.transaction(txn_id), Model.TRANSACTION, txn_id, caller)
     suggestions = await readers.suggester.suggest(str(caller.user_id), txn.id, txn.memo or "")
     categories = await readers.queries.categories_by_id({s.category_id for s in suggestions})
     body = {
@@ -319,19 +319,24 @@ ROUTES = [
     Route("/up", up, methods=["GET", "HEAD"]),
     Route("/api/accounts", list_accounts),
     Route(
-        "/api/accounts/{id}", _show("Account", "account", Queries.account, resources.account_json)
+        "/api/accounts/{id}",
+        _show(Model.ACCOUNT, "account", Queries.account, resources.account_json),
     ),
     Route("/api/categories", list_categories),
     Route(
         "/api/categories/{id}",
-        _show("Category", "category", Queries.category, resources.category_json, global_ok=True),
+        _show(
+            Model.CATEGORY, "category", Queries.category, resources.category_json, global_ok=True
+        ),
     ),
     Route("/api/transactions", list_transactions),
     Route(
         "/api/transactions/{id}",
-        _show("Transaction", "txn", Queries.transaction, resources.transaction_json),
+        _show(Model.TRANSACTION, "txn", Queries.transaction, resources.transaction_json),
     ),
     Route("/api/transactions/{id}/suggestions", suggest_categories),
     Route("/api/budgets", list_budgets),
-    Route("/api/budgets/{id}", _show("Budget", "budget", Queries.budget, resources.budget_json)),
+    Route(
+        "/api/budgets/{id}", _show(Model.BUDGET, "budget", Queries.budget, resources.budget_json)
+    ),
 ]

@@ -6,9 +6,8 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from shared.auth import UnauthenticatedError
-from shared.domain.errors import ForbiddenError, NotFoundError
-from shared.http import (
+from shared.adapters.auth import UnauthenticatedError
+from shared.adapters.http import (
     Handler,
     InputInvalidError,
     http_error,
@@ -18,7 +17,8 @@ from shared.http import (
     too_many_requests,
     unauthenticated,
 )
-from shared.ratelimit import TooManyRequestsError
+from shared.adapters.ratelimit import TooManyRequestsError
+from shared.domain.errors import ForbiddenError, NotFoundError
 
 EXCEPTION_HANDLERS: dict[Any, Handler] = {
     500: server_error,

@@ -18,8 +18,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from query_service.hot import Args
 from query_service.paginator import envelope
+from shared.adapters.ratelimit import TooManyRequestsError
 from shared.contracts import MIN_POSITION_HEADER, POSITION_HEADER, READ_MODEL_HEADER, REDIS_CACHE
-from shared.ratelimit import TooManyRequestsError
 
 HOT_TRIED = "valorize.hot_tried"  # scope key: the fast path asked the hot model already
 

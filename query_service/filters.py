@@ -9,11 +9,11 @@ from uuid import UUID
 
 from starlette.datastructures import QueryParams
 
+from shared.adapters.http import InputInvalidError
 from shared.domain.accounts import AccountType
 from shared.domain.ids import parse_uuid
 from shared.domain.money import Currency
 from shared.domain.transactions import TransactionType
-from shared.http import InputInvalidError
 
 ORDER_COLUMNS = {
     "date": "t.date",

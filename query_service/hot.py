@@ -16,9 +16,9 @@ from uuid import UUID
 
 from query_service.filters import AccountFilters, CategoryFilters, TransactionFilters
 from query_service.hot_lua import SOURCE
+from shared.adapters.redis_pipe import PipelinedRedis, RedisReplyError
 from shared.contracts import date_key
-from shared.domain.errors import ForbiddenError, NotFoundError
-from shared.redis_pipe import PipelinedRedis, RedisReplyError
+from shared.domain.errors import ForbiddenError, Model, NotFoundError
 
 logger = logging.getLogger(__name__)
 _SHA = hashlib.sha1(SOURCE.encode()).hexdigest()  # noqa: S324 (Redis names scripts by SHA-1)
@@ -121,7 +121,7 @@ class HotReads:
         args: Args,
         *,
         seen: int = 0,
-        model: str = "",
+        model: Model = Model.TRANSACTION,
         resource: UUID | None = None,
     ) -> HotAnswer | None:
         """``query``: transactions, accounts, categories, budgets (with their ``args``) or

@@ -17,9 +17,9 @@ import numpy as np
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import AsyncConnectionPool
 
+from shared.adapters.embedding import Embedder
+from shared.adapters.vectors import MemoIndex
 from shared.contracts import MEMO_VECTORS_TABLE
-from shared.embedding import Embedder
-from shared.vectors import MemoIndex
 
 NEIGHBOURS = 10
 USERS_KEPT = 1024  # users' indexes kept in memory, least recently used dropped first

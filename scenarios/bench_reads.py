@@ -35,10 +35,10 @@ from scenarios.loadgen import HEADER, closed_loop
 from scenarios.stack import Stack, bench_stack
 from scenarios.visibility import CheckpointWatcher, Probe, listen, pct, write
 from scenarios.wrk import run_wrk, wrk_binary
-from shared.embedding import HashedNgrams
-from shared.eventstore import Ledger, open_ledger
-from shared.readmodel_schema import readmodel_ddl
-from shared.wiring import readmodel_pool
+from shared.adapters.embedding import HashedNgrams
+from shared.adapters.eventstore import Ledger, open_ledger
+from shared.adapters.readmodel_schema import readmodel_ddl
+from shared.adapters.wiring import readmodel_pool
 
 BACKLOG = 51_580
 

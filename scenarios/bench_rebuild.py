@@ -18,8 +18,8 @@ from projection_worker.rebuild import rebuild
 from projection_worker.rebuild_processes import groups, rebuild_in_processes
 from scenarios.data import append_transactions, opened_accounts
 from scenarios.stack import bench_stack
-from shared.eventstore import EVENTS_TABLE, Ledger, open_ledger
-from shared.wiring import readmodel_pool
+from shared.adapters.eventstore import EVENTS_TABLE, Ledger, open_ledger
+from shared.adapters.wiring import readmodel_pool
 
 
 def generate(ledger: Ledger, base: str, total: int) -> float:

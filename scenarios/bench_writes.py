@@ -34,11 +34,11 @@ from eventsourcing.utils import get_topic
 
 from scenarios.loadgen import HEADER, Http1, Result, raw_closed_loop
 from scenarios.stack import Stack, bench_stack
+from shared.adapters.eventstore import Ledger, eventstore_env, open_ledger
+from shared.adapters.group_commit import GroupCommitter
+from shared.adapters.recorder import ValorizeRecorder
 from shared.domain.ids import uuid7
 from shared.domain.transactions import Transaction
-from shared.eventstore import Ledger, eventstore_env, open_ledger
-from shared.group_commit import GroupCommitter
-from shared.recorder import ValorizeRecorder
 from shared.settings import Settings, settings_from
 
 User = tuple[dict[str, str], str]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+from shared.adapters.eventstore import Ledger
 from shared.domain.accounts import Account
 from shared.domain.ids import uuid7
 from shared.domain.transactions import Transaction
-from shared.eventstore import Ledger
 
 MEMOS = (
     "Padaria Pão Quente",

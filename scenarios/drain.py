@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from scenarios.data import append_transactions
-from shared.eventstore import Ledger
+from shared.adapters.eventstore import Ledger
 
 
 @dataclass

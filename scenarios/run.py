@@ -22,7 +22,7 @@ from scenarios.driver import Recorder, ramp
 from scenarios.paper import PAPER, QUEUE_TASKS, SCENARIOS, Stage
 from scenarios.stack import bench_stack
 from scenarios.visibility import CheckpointWatcher, Probe, paced_probe
-from shared.eventstore import open_ledger
+from shared.adapters.eventstore import open_ledger
 from shared.settings import Settings
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx
 
-from shared.devstack import free_port, start_postgres, start_redis, stop
-from shared.localstack import LOAD_TEST_ENV
-from shared.migrate import migrate
+from shared.adapters.migrate import migrate
+from shared.adapters.wakeup import queue_path
+from shared.local.devstack import free_port, start_postgres, start_redis, stop
+from shared.local.tasks_emulator import start_emulator, stop_emulator
 from shared.settings import Settings, settings_from
-from shared.tasks_emulator import start_emulator, stop_emulator
-from shared.wakeup import queue_path
+from valorize.localstack import LOAD_TEST_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,7 +42,7 @@ def _spawn(name: str, port: int, env: dict[str, str], root: Path, workers: int) 
         [
             sys.executable,
             "-m",
-            "shared.cli",
+            "valorize.cli",
             "serve",
             name,
             "--port",

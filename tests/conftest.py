@@ -13,15 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.devstack import free_port, start_postgres, start_redis, stop
-from shared.edge import MethodSplit
-from shared.eventstore import Ledger, open_ledger
-from shared.localstack import LOAD_TEST_ENV
-from shared.migrate import migrate
+from shared.adapters.eventstore import Ledger, open_ledger
+from shared.adapters.migrate import migrate
+from shared.adapters.wakeup import queue_path
+from shared.local.devstack import free_port, start_postgres, start_redis, stop
+from shared.local.tasks_emulator import start_emulator, stop_emulator
 from shared.settings import Settings, settings_from
-from shared.tasks_emulator import start_emulator, stop_emulator
-from shared.wakeup import queue_path
 from tests.harness import ServedApp
+from valorize.edge import MethodSplit
+from valorize.localstack import LOAD_TEST_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 TASKS = {

@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from shared.devstack import free_port
+from shared.local.devstack import free_port
 
 
 class ServedApp:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared.devstack import free_port
+from shared.local.devstack import free_port
 
 
 @dataclass

@@ -17,9 +17,9 @@ from uuid import UUID
 
 from aiohttp import WSMsgType, web
 
-from shared.auth import TokenRecord, accepts, split_bearer
+from shared.adapters.auth import TokenRecord, accepts, split_bearer
+from shared.adapters.wiring import async_pool, subscriber_from
 from shared.settings import Settings, get_settings
-from shared.wiring import async_pool, subscriber_from
 from ws_gateway import protocol
 from ws_gateway.hub import Connection, Hub
 from ws_gateway.limits import (

@@ -21,8 +21,8 @@ from uuid import UUID
 import orjson
 from aiohttp import web
 
-from shared.auth import TokenRecord
-from shared.backplane import LiveBatch
+from shared.adapters.auth import TokenRecord
+from shared.adapters.backplane import LiveBatch
 from ws_gateway.protocol import RESUME_REQUIRED, UNAUTHENTICATED
 from ws_gateway.store import GatewayStore
 

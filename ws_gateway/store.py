@@ -9,7 +9,7 @@ import orjson
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import AsyncConnectionPool
 
-from shared.auth import TokenRecord, record_of, token_query
+from shared.adapters.auth import TokenRecord, record_of, token_query
 from shared.contracts import CHECKPOINTS_TABLE, LIVE_LOG_TABLE, LIVE_STREAM
 
 

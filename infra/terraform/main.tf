@@ -232,7 +232,7 @@ module "service" {
   ingress               = each.value.ingress
   invoker_members       = each.value.invokers
   custom_audiences      = each.value.audiences
-  # One process per vCPU (each on its own SO_REUSEPORT socket, shared/serving.py).
+  # One process per vCPU (each on its own SO_REUSEPORT socket, valorize/serving.py).
   env              = merge(local.app_env, { VALORIZE_PROCESSES = var.scaling[each.key].cpu })
   secret_env       = local.app_secret_env
   network          = google_compute_network.vpc.id

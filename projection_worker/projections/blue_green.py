@@ -20,7 +20,7 @@ from psycopg_pool import ConnectionPool
 
 from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
 from projection_worker.runner import Parked, Positioned, ProjectionState, split_held
-from shared.readmodel_schema import readmodel_ddl
+from shared.adapters.readmodel_schema import readmodel_ddl
 
 
 def staging_schema(live_schema: str, name: str) -> str:

@@ -18,8 +18,8 @@ from psycopg_pool import ConnectionPool
 from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
 from projection_worker.runner import Positioned
+from shared.adapters.copy_text import NULL, text
 from shared.contracts import LEDGER_TABLES
-from shared.copy_text import NULL, text
 from shared.domain.accounts import Account
 from shared.domain.banks import Bank
 from shared.domain.budgets import Budget

@@ -18,9 +18,9 @@ from psycopg_pool import ConnectionPool
 from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
 from projection_worker.runner import Positioned, ProjectionState, split_held
-from shared.backplane import LiveBatch, Publisher
+from shared.adapters.backplane import LiveBatch, Publisher
+from shared.adapters.copy_text import json_field
 from shared.contracts import LIVE_LOG_TABLE, LIVE_STREAM
-from shared.copy_text import json_field
 from shared.live import PUBLIC, encode, public_message
 
 logger = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from psycopg_pool import ConnectionPool
 from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import Conn, PostgresCheckpoint, Write
 from projection_worker.runner import Positioned
+from shared.adapters.embedding import Embedder
 from shared.contracts import MEMO_VECTORS, MEMO_VECTORS_TABLE
 from shared.domain.transactions import Transaction
-from shared.embedding import Embedder
 
 Statement = tuple[Composed, tuple[Any, ...]]
 

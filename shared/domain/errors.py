@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from uuid import UUID
+
+
+class Model(StrEnum):
+    """The resources a client can name by id, as the original's error messages call
+    them (``No query results for model [App\\Models\\Account]``)."""
+
+    ACCOUNT = "Account"
+    CATEGORY = "Category"
+    TRANSACTION = "Transaction"
+    BUDGET = "Budget"
+    USER = "User"
+    TOKEN = "PersonalAccessToken"  # noqa: S105 (a model name, as Sanctum calls it)
 
 
 class DomainError(Exception):
@@ -10,7 +23,7 @@ class DomainError(Exception):
 
 
 class NotFoundError(DomainError):
-    def __init__(self, model: str, resource_id: UUID | str | None = None) -> None:
+    def __init__(self, model: Model, resource_id: UUID | str | None = None) -> None:
         self.model = model
         self.resource_id = resource_id
         suffix = f" {resource_id}" if resource_id is not None else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shared.eventstore import Ledger
+from shared.adapters.eventstore import Ledger
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned
 

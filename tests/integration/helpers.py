@@ -15,11 +15,11 @@ from uuid import UUID
 
 import httpx
 
+from shared.adapters.eventstore import Ledger
+from shared.adapters.http import POSITION_HEADER
 from shared.domain.accounts import Account
 from shared.domain.banks import LOAD_TEST_BANK, bank_id_for
 from shared.domain.categories import Category
-from shared.eventstore import Ledger
-from shared.http import POSITION_HEADER
 
 LOAD_TEST_BANK_ID = str(bank_id_for(LOAD_TEST_BANK[0]))
 UNAUTHENTICATED = {"message": "Unauthenticated."}

@@ -11,10 +11,10 @@ from psycopg.sql import SQL, Identifier
 
 from projection_worker.projections.ledger_tables import LedgerTables
 from projection_worker.runner import Runner
-from shared.eventstore import Ledger
-from shared.readmodel_schema import readmodel_ddl
+from shared.adapters.eventstore import Ledger
+from shared.adapters.readmodel_schema import readmodel_ddl
+from shared.adapters.wiring import readmodel_pool
 from shared.settings import Settings
-from shared.wiring import readmodel_pool
 
 TABLES = {
     "accounts": "id, user_id, name, number, currency, type, bank_id, balance",

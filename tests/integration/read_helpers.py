@@ -15,10 +15,10 @@ from uuid import UUID, uuid4
 
 import httpx
 
-from shared.auth import new_secret
+from shared.adapters.auth import new_secret
+from shared.adapters.eventstore import Ledger, TokenGrant
 from shared.domain.ids import uuid7
 from shared.domain.users import Token
-from shared.eventstore import Ledger, TokenGrant
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned
 

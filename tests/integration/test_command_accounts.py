@@ -9,9 +9,9 @@ import httpx
 import pytest
 from eventsourcing.domain import Aggregate
 
+from shared.adapters.eventstore import Ledger
 from shared.domain.accounts import Account
 from shared.domain.banks import bank_id_for
-from shared.eventstore import Ledger
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned
 

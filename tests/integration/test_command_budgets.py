@@ -10,8 +10,8 @@ import httpx
 import pytest
 from eventsourcing.domain import Aggregate
 
+from shared.adapters.eventstore import Ledger
 from shared.domain.budgets import Budget
-from shared.eventstore import Ledger
 from tests.harness import ServedApp
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned

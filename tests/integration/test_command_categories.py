@@ -10,8 +10,8 @@ import httpx
 import pytest
 from eventsourcing.domain import Aggregate
 
+from shared.adapters.eventstore import Ledger
 from shared.domain.categories import COLOR_TAKEN_MESSAGE, Category, Palette, palette_id_for
-from shared.eventstore import Ledger
 from tests.harness import ServedApp
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned

@@ -10,12 +10,12 @@ from uuid import UUID
 import httpx
 from eventsourcing.domain import Aggregate
 
-from shared.auth import new_secret
+from shared.adapters.auth import new_secret
+from shared.adapters.eventstore import Ledger, TokenGrant
 from shared.domain.accounts import Account
 from shared.domain.categories import DEFAULT_CATEGORIES, Category
 from shared.domain.ids import uuid7
 from shared.domain.users import Token, User
-from shared.eventstore import Ledger, TokenGrant
 from tests.harness import ServedApp
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.adapters.eventstore import Ledger
 from shared.domain.transactions import Transaction
-from shared.eventstore import Ledger
 from tests.harness import ServedApp
 from tests.integration import helpers
 from tests.integration.helpers import Provisioned

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eventsourcing.postgres import PostgresApplicationRecorder
 
-from shared.eventstore import Ledger
+from shared.adapters.eventstore import Ledger
 from tests.integration.helpers import Provisioned
 
 OPENED = "shared.domain.accounts:Account.Opened"
@@ -27,8 +27,8 @@ def test_reads_match_the_library_row_for_row(
 ) -> None:
     recorder = ledger.recorder
     assert isinstance(recorder, PostgresApplicationRecorder)
-    ours = recorder.select_notifications(**kwargs)  # type: ignore[arg-type]
-    library = PostgresApplicationRecorder.select_notifications(recorder, **kwargs)  # type: ignore[arg-type]
+    ours = recorder.select_notifications(**kwargs)
+    library = PostgresApplicationRecorder.select_notifications(recorder, **kwargs)
     assert ours == library
     if kwargs.get("topics") != ("no.such:Topic",):
         assert ours  # the user fixture wrote events: an empty answer would prove nothing

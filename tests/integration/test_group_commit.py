@@ -16,11 +16,11 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from shared.adapters.eventstore import EVENTS_TABLE, Ledger, TokenGrant, open_ledger
+from shared.adapters.group_commit import GroupCommitter
 from shared.domain.ids import uuid7
 from shared.domain.transactions import Transaction
 from shared.domain.users import Token
-from shared.eventstore import EVENTS_TABLE, Ledger, TokenGrant, open_ledger
-from shared.group_commit import GroupCommitter
 from shared.settings import Settings
 
 OWNER, ACCOUNT = str(uuid7()), str(uuid7())  # well-formed ids: the projections store them

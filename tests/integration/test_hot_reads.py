@@ -16,11 +16,11 @@ import redis
 
 from query_service.app import create_app as query_app
 from query_service.hot_lua import MONEY
+from shared.adapters.eventstore import Ledger
 from shared.contracts import READ_MODEL_HEADER, REDIS_CACHE
 from shared.domain.categories import Category
 from shared.domain.ids import uuid7
 from shared.domain.money import Currency, format_money
-from shared.eventstore import Ledger
 from shared.settings import Settings
 from tests.harness import ServedApp
 from tests.integration.helpers import Provisioned, provision, transaction_body

@@ -14,13 +14,13 @@ from psycopg.sql import SQL, Identifier
 from projection_worker.projections.blue_green import create_schema, drop_schema
 from projection_worker.projections.ledger_tables import LedgerTables
 from projection_worker.runner import Runner
+from shared.adapters.eventstore import Ledger
+from shared.adapters.wiring import readmodel_pool
 from shared.domain.accounts import Account
 from shared.domain.categories import Category
 from shared.domain.ids import uuid7
 from shared.domain.transactions import Transaction
-from shared.eventstore import Ledger
 from shared.settings import Settings
-from shared.wiring import readmodel_pool
 from tests.integration.helpers import Provisioned
 from tests.integration.projection_helpers import clean_build, snapshot
 from tests.integration.read_helpers import create_account, create_category, delete, record

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.auth import new_secret
-from shared.devstack import free_port, start_redis, stop
+from shared.adapters.auth import new_secret
+from shared.adapters.eventstore import Ledger, TokenGrant
 from shared.domain.ids import uuid7
 from shared.domain.transactions import Transaction
 from shared.domain.users import Token
-from shared.eventstore import Ledger, TokenGrant
+from shared.local.devstack import free_port, start_redis, stop
 from shared.settings import Settings
 from tests.harness import ServedAiohttp, ServedApp
 from ws_gateway.app import create_app

@@ -35,12 +35,12 @@ from projection_worker.runner import (
     Runner,
     partition_of,
 )
+from shared.adapters.embedding import HashedNgrams
+from shared.adapters.eventstore import Ledger
+from shared.adapters.wiring import readmodel_pool
 from shared.contracts import GLOBAL_PARTITION, HOT_PREFIXES
 from shared.domain.transactions import Transaction
-from shared.embedding import HashedNgrams
-from shared.eventstore import Ledger
 from shared.settings import Settings
-from shared.wiring import readmodel_pool
 from tests.harness import ServedApp
 from tests.integration import helpers
 from tests.integration import read_helpers as rh

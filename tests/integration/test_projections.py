@@ -18,12 +18,12 @@ import redis
 from projection_worker.projections.ledger_tables import LedgerTables
 from projection_worker.runner import ProjectionState, Runner
 from scenarios.data import append_transactions
+from shared.adapters.eventstore import Ledger
+from shared.adapters.readmodel_schema import readmodel_ddl
+from shared.adapters.wiring import readmodel_pool
 from shared.contracts import HOT_PREFIXES
-from shared.devstack import free_port
-from shared.eventstore import Ledger
-from shared.readmodel_schema import readmodel_ddl
+from shared.local.devstack import free_port
 from shared.settings import Settings
-from shared.wiring import readmodel_pool
 from tests.harness import ServedApp
 from tests.integration.projection_helpers import (
     checkpoint,
@@ -130,7 +130,7 @@ def test_worker_killed_mid_batch_then_restarted_matches_a_clean_build(
         "REDIS_URL": servers["REDIS_URL"].rsplit("/", 1)[0] + "/7",
         "VALORIZE_DATA_DIR": str(tmp_path),
     }
-    command = [sys.executable, "-m", "shared.cli", "serve", "worker", "--port", str(free_port())]
+    command = [sys.executable, "-m", "valorize.cli", "serve", "worker", "--port", str(free_port())]
     worker = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from shared.freshness import POSITION_HEADER_IN
+from shared.adapters.freshness import POSITION_HEADER_IN
 from tests.integration import helpers
 from tests.integration import read_helpers as rh
 from tests.integration.helpers import Provisioned
@@ -222,7 +222,9 @@ def test_unusable_min_position_header_is_ignored(
 ) -> None:
     # Raw UTF-8 bytes: a superscript digit passes str.isdigit() but is not a position.
     header = raw.encode()
-    response = api.get("/api/accounts", headers={**user.headers, POSITION_HEADER_IN: header})
+    response = api.get(
+        "/api/accounts", headers={**_raw(user.headers), POSITION_HEADER_IN.encode(): header}
+    )
     assert response.status_code == 200, (response.status_code, response.text)
     rh.assert_fresh(response)
 
@@ -262,3 +264,7 @@ def test_deleted_account_is_gone_immediately(api: httpx.Client, user: Provisione
     response = api.get(f"/api/accounts/{user.account_id}", headers=user.headers)
     helpers.assert_not_found(response, "Account", user.account_id)
     assert _names(rh.get_json(api, user, "/api/accounts")) == PROVISIONED[1:]
+
+
+def _raw(headers: dict[str, str]) -> dict[bytes, bytes]:
+    return {name.encode(): value.encode() for name, value in headers.items()}

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from shared.eventstore import Ledger
+from shared.adapters.eventstore import Ledger
 from tests.integration import helpers
 from tests.integration import read_helpers as rh
 from tests.integration.helpers import Provisioned

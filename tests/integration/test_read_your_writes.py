@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from redis import Redis
 
+from shared.adapters.freshness import RedisWriteMarks, mark_key
 from shared.domain.ids import uuid7
-from shared.freshness import RedisWriteMarks, mark_key
 from shared.settings import Settings
 
 

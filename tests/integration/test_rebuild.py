@@ -22,9 +22,9 @@ from projection_worker.projections.blue_green import create_schema, drop_schema
 from projection_worker.rebuild import rebuild
 from projection_worker.rebuild_processes import rebuild_in_processes
 from scenarios.data import append_transactions
-from shared.eventstore import Ledger
+from shared.adapters.eventstore import Ledger
+from shared.adapters.wiring import readmodel_pool
 from shared.settings import Settings
-from shared.wiring import readmodel_pool
 from tests.harness import ServedApp
 from tests.integration.projection_helpers import (
     checkpoint,
@@ -167,7 +167,7 @@ def test_an_interrupted_rebuild_resumes_and_switches_cleanly(
         [
             sys.executable,
             "-m",
-            "shared.cli",
+            "valorize.cli",
             "projections",
             "rebuild",
             "ledger_tables",
@@ -211,7 +211,7 @@ def test_a_memo_vectors_rebuild_ends_as_its_live_copy_and_a_clean_build(
     two workers take turns on a backlog, they end as a clean build does."""
     from projection_worker.projections.memo_vectors import MemoVectors
     from projection_worker.runner import Runner
-    from shared.embedding import HashedNgrams
+    from shared.adapters.embedding import HashedNgrams
 
     user = _user(api)
     _backlog(ledger, user, 600)

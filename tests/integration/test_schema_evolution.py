@@ -8,9 +8,9 @@ import orjson
 import psycopg
 from eventsourcing.persistence import StoredEvent
 
+from shared.adapters.eventstore import Ledger
 from shared.domain.ids import uuid7
 from shared.domain.transactions import Transaction
-from shared.eventstore import Ledger
 from shared.settings import Settings
 from tests.integration.projection_helpers import clean_build
 
@@ -43,7 +43,7 @@ def test_v1_transactions_are_upcast_in_the_aggregate_and_in_a_rebuild(
         source="import",
     )
     ledger.recorder.insert_events([_as_v1(ledger, txn)])
-    loaded = ledger.repository.get(txn.id)
+    loaded: object = ledger.repository.get(txn.id)
     assert isinstance(loaded, Transaction)
     assert loaded.source == "api"  # the upcaster's default, not the lost "import"
     assert loaded.memo == "written by v1"

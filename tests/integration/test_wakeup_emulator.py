@@ -16,8 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shared.tasks_emulator import start_emulator, stop_emulator
-from shared.wakeup import (
+from shared.adapters.wakeup import (
     CloudTasksWakeup,
     DirectWakeup,
     NullWakeup,
@@ -25,6 +24,7 @@ from shared.wakeup import (
     ensure_queue,
     queue_path,
 )
+from shared.local.tasks_emulator import start_emulator, stop_emulator
 from tests.tasks_receiver import Receiver, _wait_for, serving_receiver
 
 PROJECT = "valorize-test"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.eventstore import open_ledger
+from shared.adapters.eventstore import open_ledger
 from shared.settings import Settings
 from tests.harness import ServedApp
 from tests.integration.projection_helpers import checkpoint, unbalanced_accounts, wait_for

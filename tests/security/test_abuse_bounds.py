@@ -19,12 +19,11 @@ from psycopg.sql import SQL, Identifier
 from command_service.app import create_app as command_app
 from query_service.app import create_app as query_app
 from query_service.freshness import CheckpointWatch
+from shared.adapters.eventstore import Ledger
+from shared.adapters.readmodel_schema import readmodel_ddl
+from shared.adapters.wiring import async_pool, async_redis
 from shared.contracts import HEAD_MARK_KEY
-from shared.edge import MethodSplit
-from shared.eventstore import Ledger
-from shared.readmodel_schema import readmodel_ddl
 from shared.settings import Settings
-from shared.wiring import async_pool, async_redis
 from tests.harness import ServedAiohttp, ServedApp, served
 from tests.integration.helpers import (
     Provisioned,
@@ -33,6 +32,7 @@ from tests.integration.helpers import (
     provision,
     transaction_body,
 )
+from valorize.edge import MethodSplit
 from ws_gateway.app import create_app as gateway_app
 from ws_gateway.client import LiveClient, StreamClosedError
 
@@ -127,8 +127,7 @@ async def _revoked_while_listening(
             while True:
                 await live.receive(timeout=10)
         except StreamClosedError as closed:
-            return closed.code
-    return None
+            return closed.code  # None: closed without a close frame
 
 
 def test_a_users_other_token_and_other_users_tokens_cannot_be_revoked_by_id(
@@ -299,7 +298,10 @@ def test_empty_long_or_odd_idempotency_keys_are_422(
     with no_new_events(ledger):
         response = api.post(
             "/api/transactions",
-            headers={**user.headers, "Idempotency-Key": key},
+            headers={
+                **{k.encode(): v.encode() for k, v in user.headers.items()},
+                b"Idempotency-Key": key,
+            },
             json=transaction_body(user.account_id),
         )
     assert_validation(response, "idempotency_key")

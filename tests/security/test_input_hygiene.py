@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.eventstore import Ledger
+from shared.adapters.eventstore import Ledger
 from tests.integration.helpers import (
     Provisioned,
     account_body,
@@ -68,7 +68,7 @@ def _routes(user: Provisioned, made: dict[str, str]) -> list[Route]:
 
 
 # Every free-text field of each command (path of the field in the body).
-FIELDS = {
+FIELDS: dict[str, list[tuple[Any, ...]]] = {
     "/api/accounts": [("name",), ("number",)],
     "/api/categories": [("name",), ("description",)],
     "/api/transactions": [("memo",), ("splits", 0, "memo")],

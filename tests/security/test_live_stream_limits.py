@@ -19,7 +19,7 @@ import httpx
 import orjson
 import pytest
 
-from shared.eventstore import Ledger
+from shared.adapters.eventstore import Ledger
 from shared.settings import Settings
 from tests.harness import ServedAiohttp, ServedApp
 from tests.integration.helpers import Provisioned, provision, transaction_body

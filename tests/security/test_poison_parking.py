@@ -43,14 +43,14 @@ from projection_worker.runner import (
     Runner,
     release_partition,
 )
+from shared.adapters.embedding import HashedNgrams
+from shared.adapters.eventstore import Ledger
+from shared.adapters.wiring import publisher_from, readmodel_pool
 from shared.contracts import DEGRADED_HEADER, HOT_PREFIXES, LEDGER_TABLES, LIVE_STREAM
 from shared.domain.categories import Category
 from shared.domain.ids import uuid7
 from shared.domain.transactions import Transaction
-from shared.embedding import HashedNgrams
-from shared.eventstore import Ledger
 from shared.settings import Settings
-from shared.wiring import publisher_from, readmodel_pool
 from tests.harness import ServedAiohttp, ServedApp
 from tests.integration.helpers import Provisioned, provision, transaction_body
 from tests.integration.projection_helpers import wait_for
@@ -61,7 +61,7 @@ from ws_gateway.client import LiveClient
 def _poison_for(ledger: Ledger, user: Provisioned, txn_id: str) -> int:
     """An event no read model can apply (an amendment without its previous amount, as a
     buggy writer or a hand-edited import might store), for ``user``'s transaction."""
-    txn = ledger.repository.get(UUID(txn_id))
+    txn: object = ledger.repository.get(UUID(txn_id))
     assert isinstance(txn, Transaction)
     event = Transaction.Amended(  # type: ignore[call-arg]
         originator_id=txn.id,

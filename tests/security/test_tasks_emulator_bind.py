@@ -2,7 +2,7 @@
 
 Stock gcloud-tasks-emulator 0.6.2 serves gRPC, with no auth, on ``[::]:PORT``: anyone who
 reached the port could make this machine POST any body to any URL. ``start_emulator`` runs
-it through ``shared/tasks_emulator_launch.py``, which binds loopback only; these tests
+it through ``shared/local/tasks_emulator_launch.py``, which binds loopback only; these tests
 connect from outside the process to every address this machine has.
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shared.devstack import free_port
-from shared.tasks_emulator import start_emulator, stop_emulator
-from shared.wakeup import CloudTasksWakeup, queue_path
+from shared.adapters.wakeup import CloudTasksWakeup, queue_path
+from shared.local.devstack import free_port
+from shared.local.tasks_emulator import start_emulator, stop_emulator
 from tests.tasks_receiver import Receiver, _wait_for, serving_receiver
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from shared.auth import TokenRecord, accepts, new_secret, split_bearer
+from shared.adapters.auth import TokenRecord, accepts, new_secret, split_bearer
 from shared.domain.accounts import Account
 from shared.domain.categories import COLOR_TAKEN_MESSAGE, Color, Palette
 from shared.domain.errors import RuleViolationError

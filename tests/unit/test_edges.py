@@ -10,8 +10,8 @@ import pytest
 
 from command_service.commands import RecordTransaction, parse
 from query_service.paginator import paginate
-from shared.embedding import HashedNgrams
-from shared.http import InputInvalidError, validation_body
+from shared.adapters.embedding import HashedNgrams
+from shared.adapters.http import InputInvalidError, validation_body
 
 ACCOUNT = "01900000-0000-7000-8000-000000000000"
 
@@ -113,7 +113,7 @@ def test_embedder_is_deterministic_and_folds_case_and_accents() -> None:
 
 
 def test_live_batches_survive_the_backplane_encoding() -> None:
-    from shared.backplane import LiveBatch
+    from shared.adapters.backplane import LiveBatch
 
     batch = LiveBatch(
         7,

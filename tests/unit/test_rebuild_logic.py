@@ -25,8 +25,8 @@ from projection_worker.runner import (
     partition_of,
     split_held,
 )
-from shared.copy_text import NULL, json_field, text
-from shared.transcoder import FastJSONTranscoder
+from shared.adapters.copy_text import NULL, json_field, text
+from shared.adapters.transcoder import FastJSONTranscoder
 
 
 def _both() -> tuple[JSONTranscoder, FastJSONTranscoder]:

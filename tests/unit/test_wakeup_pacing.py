@@ -6,7 +6,7 @@ import itertools
 import threading
 import time
 
-from shared.wakeup import BackgroundWakeup
+from shared.adapters.wakeup import BackgroundWakeup
 
 
 class _Recording:

@@ -12,9 +12,9 @@ import logging
 import psycopg
 from eventsourcing.persistence import IntegrityError
 
+from shared.adapters.eventstore import Ledger, open_ledger
+from shared.adapters.readmodel_schema import auth_tokens_ddl, readmodel_ddl
 from shared.domain.banks import BRAZILIAN_BANKS, Bank, bank_id_for
-from shared.eventstore import Ledger, open_ledger
-from shared.readmodel_schema import auth_tokens_ddl, readmodel_ddl
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from shared.eventstore import Ledger, TokenGrant
+from shared.adapters.eventstore import Ledger, TokenGrant
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from psycopg import Connection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 
-from shared.recorder import AUTH_TOKENS_TABLE, TokenGrant, ValorizeRecorder
+from shared.adapters.recorder import AUTH_TOKENS_TABLE, TokenGrant, ValorizeRecorder
+from shared.adapters.transcoder import FastJSONTranscoder
 from shared.settings import Settings
-from shared.transcoder import FastJSONTranscoder
 
 __all__ = ["AUTH_TOKENS_TABLE", "Ledger", "TokenGrant", "eventstore_env", "open_ledger"]
 

@@ -16,11 +16,11 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared.adapters.ratelimit import AddressLimit, TooManyRequestsError, per_address
 from shared.contracts import POSITION_HEADER
-from shared.domain.errors import NotFoundError
+from shared.domain.errors import Model, NotFoundError
 from shared.domain.ids import parse_uuid
 from shared.domain.text import has_lone_surrogate
-from shared.ratelimit import AddressLimit, TooManyRequestsError, per_address
 from shared.settings import Settings
 
 __all__ = ["POSITION_HEADER"]  # re-exported: the services shape responses with it
@@ -205,7 +205,7 @@ def server_error(_: Request, __: Exception) -> Response:
     return JSONResponse({"message": "Server Error"}, status_code=500)
 
 
-def path_uuid(request: Request, model: str) -> UUID:
+def path_uuid(request: Request, model: Model) -> UUID:
     """The ``{id}`` of the route; a non-UUID is a 404, as for an unknown id."""
     raw: str = request.path_params["id"]
     parsed = parse_uuid(raw)

@@ -17,9 +17,9 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composed, Identifier
 
+from shared.adapters.ratelimit import TokenBuckets, TooManyRequestsError, check
+from shared.adapters.recorder import AUTH_TOKENS_TABLE
 from shared.domain.ids import parse_uuid
-from shared.ratelimit import TokenBuckets, TooManyRequestsError, check
-from shared.recorder import AUTH_TOKENS_TABLE
 
 _ALPHABET = string.ascii_letters + string.digits
 

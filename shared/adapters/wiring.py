@@ -7,7 +7,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from shared.backplane import (
+from shared.adapters.backplane import (
     Publisher,
     PubSubPublisher,
     PubSubSubscriber,
@@ -15,8 +15,8 @@ from shared.backplane import (
     RedisSubscriber,
     Subscriber,
 )
+from shared.adapters.wakeup import BackgroundWakeup, CloudTasksWakeup, NullWakeup, Wakeup
 from shared.settings import Settings
-from shared.wakeup import BackgroundWakeup, CloudTasksWakeup, NullWakeup, Wakeup
 
 # Read models compare timestamps with calendar dates: make "a day" mean a UTC day,
 # whatever the server's default time zone.

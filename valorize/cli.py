@@ -1,7 +1,7 @@
 """``valorize``: the operator's command line (migrate, serve, up, down, seed).
 
-The CLI is the composition root of the local stack: it names services by import string
-only, so ``shared`` still imports no service.
+``valorize`` is the composition root: the one package that names every service (by
+import string, so a process imports only the service it runs). ``shared`` names none.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ def _serve(args: argparse.Namespace) -> None:
         factory = getattr(importlib.import_module(module_name), attr)
         web.run_app(factory(), host=args.host, port=port, print=None)
         return
-    from shared.serving import Served, run
+    from valorize.serving import Served, run
 
     # By import string: each process builds its own app (and its clients).
-    factory = "shared.edge:create_edge" if args.service == "edge" else FACTORIES[args.service]
+    factory = "valorize.edge:create_edge" if args.service == "edge" else FACTORIES[args.service]
     settings = get_settings()
     served = Served(factory, args.host, port, settings.forwarded_allow_ips)
     # The HTTP edges scale with the cores; the worker's lanes are one process's threads.
@@ -44,26 +44,26 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _migrate(_: argparse.Namespace) -> None:
-    from shared.migrate import migrate
+    from shared.adapters.migrate import migrate
 
     migrate(get_settings())
     print("migrated")
 
 
 def _up(args: argparse.Namespace) -> None:
-    from shared.localstack import up
+    from valorize.localstack import up
 
     up(get_settings(), seed=not args.no_seed)
 
 
 def _down(_: argparse.Namespace) -> None:
-    from shared.localstack import down
+    from valorize.localstack import down
 
     down(get_settings())
 
 
 def _seed(args: argparse.Namespace) -> None:
-    from shared.localstack import seed_demo
+    from valorize.localstack import seed_demo
 
     seed_demo(args.base_url)
 

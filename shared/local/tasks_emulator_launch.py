@@ -1,6 +1,6 @@
 """Run gcloud-tasks-emulator 0.6.2 on loopback only, dispatching each new task at once.
 
-Never imported by the project: ``shared.tasks_emulator`` runs this file with the emulator
+Never imported by the project: ``shared.local.tasks_emulator`` runs this file with the emulator
 venv's interpreter (``python -P``, so this directory is not put on ``sys.path``)::
 
     python -P tasks_emulator_launch.py --poll-seconds 0.1 start -p PORT -d QUEUE_PATH

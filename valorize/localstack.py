@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 import orjson
 
-from shared.devstack import start_postgres, start_redis, stop
-from shared.migrate import migrate
+from shared.adapters.migrate import migrate
+from shared.adapters.wakeup import queue_path
+from shared.local.devstack import start_postgres, start_redis, stop
+from shared.local.tasks_emulator import start_emulator
 from shared.settings import Settings, settings_from
-from shared.tasks_emulator import start_emulator
-from shared.wakeup import queue_path
 
 PG_PORT, REDIS_PORT, TASKS_PORT = 54329, 63799, 9022
 # What a local or load-test stack changes from the production defaults: the load-test
@@ -95,7 +95,7 @@ def _spawn(name: str, port: int, env: dict[str, str], logs: Path) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     with (logs / f"{name}.log").open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "serve", name, "--port", str(port)],
+            [sys.executable, "-m", "valorize.cli", "serve", name, "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

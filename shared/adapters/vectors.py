@@ -9,7 +9,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from shared.embedding import Vectors
+from shared.adapters.embedding import Vectors
 
 
 @dataclass
