@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+INSTANCES ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down migrate test test-unit test-integration lint typecheck wrk bench bench-writes bench-reads bench-ws bench-rebuild scenarios clean
+.PHONY: help install up down migrate test test-unit test-integration lint typecheck wrk bench bench-writes bench-reads bench-ws bench-rebuild bench-dashboard scenarios clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -19,8 +20,8 @@ $(BIN)/valorize: pyproject.toml
 
 install: $(BIN)/valorize ## create .venv and install Valorize with its dev tools
 
-up: install ## start the whole stack (embedded PostgreSQL/Redis unless POSTGRES_DSN/REDIS_URL) and seed a demo
-	$(BIN)/valorize up
+up: install ## start the whole stack (embedded PostgreSQL/Redis unless POSTGRES_DSN/REDIS_URL) and seed a demo; INSTANCES=2: two of each service
+	$(BIN)/valorize up --instances $(INSTANCES)
 
 down: ## stop everything `make up` started (by PID)
 	@test -x $(BIN)/valorize && $(BIN)/valorize down || echo "nothing to stop"
@@ -54,6 +55,7 @@ bench: install wrk ## every benchmark, short versions (well under 15 minutes), t
 	$(BIN)/python -m scenarios.bench_reads --seconds 3 --rounds 1
 	$(BIN)/python -m scenarios.bench_ws --sockets 5000 --users 50 --seconds 5
 	$(BIN)/python -m scenarios.bench_rebuild --events 100000
+	$(BIN)/python -m scenarios.bench_dashboard --transactions 10000 --seconds 3 --rounds 1
 	$(BIN)/python -m scenarios.run --time-scale 0.05 --vu-scale 0.25 --queue-total 51580
 
 bench-writes: install ## POST /api/transactions; single-command appends vs library save() and raw INSERTs; lock-hold model
@@ -64,6 +66,10 @@ bench-reads: install wrk ## projection throughput, commit-to-visible breakdown, 
 
 bench-ws: install ## sockets per gateway process, memory per socket, commit-to-client latency
 	$(BIN)/python -m scenarios.bench_ws
+
+bench-dashboard: install wrk ## GET /api/dashboard for a user with 50,000 transactions over 24 months vs GET /up, kept answers on and off
+	$(BIN)/python -m scenarios.bench_dashboard
+	$(BIN)/python -m scenarios.bench_dashboard --kept-answers 0
 
 bench-rebuild: install ## rebuild every read model from 1,000,000 events vs raw reads
 	$(BIN)/python -m scenarios.bench_rebuild

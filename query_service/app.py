@@ -10,11 +10,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from query_service.auth import AsyncTokens
+from query_service.dashboards import Dashboards
 from query_service.endpoints import LISTINGS, ROUTES, Readers
 from query_service.errors import EXCEPTION_HANDLERS
 from query_service.fast_path import FastPath
 from query_service.freshness import CheckpointWatch
 from query_service.hot import HotReads
+from query_service.kept import KeptAnswers
 from query_service.queries import Queries
 from query_service.suggestions import Suggester
 from shared.adapters.auth import Authenticator, TokenCache
@@ -56,15 +58,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 stack.push_async_callback(pipe.close)
                 # Never below what the SQL model had applied when this process started.
                 hot = HotReads(pipe, floor=await watch.refresh())
+            queries = Queries(reads, settings.readmodel_schema)
             readers = Readers(
                 auth=Authenticator(
                     TokenCache(settings.auth_cache_seconds), auth_failures(), per_token(settings)
                 ),
                 tokens=AsyncTokens(tokens_pool, settings.eventstore_schema),
                 hot=hot,
-                queries=Queries(reads, settings.readmodel_schema),
+                queries=queries,
                 watch=watch,
                 suggester=Suggester(reads, settings.readmodel_schema, HashedNgrams()),
+                dashboards=Dashboards(queries),
+                kept=KeptAnswers(settings.kept_answers),
             )
             settle_heap()
             yield {"readers": readers}

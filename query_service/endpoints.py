@@ -5,18 +5,22 @@ PostgreSQL, shape."""
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Generic, NamedTuple, TypeVar
 from uuid import UUID
 
+import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from query_service import dashboard_json
 from query_service.auth import AsyncTokens
+from query_service.dashboards import TOP_CATEGORIES, Dashboards
 from query_service.fast_path import HOT_TRIED, Listings, Plan
 from query_service.filters import (
     AccountFilters,
@@ -24,6 +28,7 @@ from query_service.filters import (
     TransactionFilters,
     account_filters,
     category_filters,
+    month_filter,
     transaction_filters,
 )
 from query_service.freshness import CheckpointWatch, Freshness
@@ -35,6 +40,7 @@ from query_service.hot import (
     categories_args,
     transactions_args,
 )
+from query_service.kept import KeptAnswers
 from query_service.paginator import envelope, paginate
 from query_service.queries import ACCOUNTS_PER_PAGE, Queries
 from query_service.suggestions import Suggester
@@ -65,6 +71,8 @@ class Readers:
     queries: Queries
     watch: CheckpointWatch
     suggester: Suggester
+    dashboards: Dashboards
+    kept: KeptAnswers
 
 
 class Caller(NamedTuple):
@@ -89,13 +97,31 @@ async def _fresh(readers: Readers, caller: Caller) -> Freshness:
     return await readers.watch.wait(caller.user_id, max(caller.explicit, seen))
 
 
-def _respond(body: Any, fresh: Freshness) -> Response:
+def _headers(fresh: Freshness) -> dict[str, str]:
     headers = {POSITION_HEADER: str(fresh.applied), READ_MODEL_HEADER: LEDGER_TABLES}
     if fresh.behind:  # never a silent stale read
         headers[BEHIND_HEADER] = str(fresh.behind)
     if fresh.degraded:  # some of the user's events are parked: this read lacks them
         headers[DEGRADED_HEADER] = LEDGER_TABLES
-    return JSONResponse(body, headers=headers)
+    return headers
+
+
+def _respond(body: Any, fresh: Freshness) -> Response:
+    return JSONResponse(body, headers=_headers(fresh))
+
+
+async def _kept(
+    readers: Readers, caller: Caller, key: Hashable, answer: Callable[[], Awaitable[Any]]
+) -> Response:
+    """The SQL read model's answer for ``key`` of the caller, from memory while it cannot
+    have changed (``query_service.kept``), else computed and kept."""
+    fresh = await _fresh(readers, caller)
+    full_key = (caller.user_id, key)
+    body = readers.kept.get(full_key, fresh)
+    if body is None:
+        body = orjson.dumps(await answer())
+        readers.kept.put(full_key, fresh, body)
+    return Response(body, media_type="application/json", headers=_headers(fresh))
 
 
 _HOT_MODEL = (READ_MODEL_HEADER.lower().encode(), REDIS_CACHE.encode())
@@ -315,14 +341,78 @@ async def suggest_categories(request: Request) -> Response:
     return _respond(body, fresh)
 
 
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+async def dashboard(request: Request) -> Response:
+    """The original's dashboard page as JSON: a month's summary, the 6-month trend, the
+    top categories, accounts and the latest transactions."""
+    readers, caller = await _identify(request)
+    today = _today()
+    month = month_filter(request.query_params, today)
+
+    async def answer() -> Any:
+        overview = await readers.dashboards.overview(caller.user_id, month)
+        return dashboard_json.overview_json(overview, month, today, TOP_CATEGORIES)
+
+    return await _kept(readers, caller, ("dashboard", month, today), answer)
+
+
+async def transactions_summary(request: Request) -> Response:
+    """Credits, debits and balance of the transactions the list's filters select (its
+    type filter and paging aside)."""
+    readers, caller = await _identify(request)
+    raw = request.scope["query_string"]
+    filters = _transactions(request).filters
+
+    async def answer() -> Any:
+        totals = await readers.dashboards.transactions_summary(caller.user_id, filters)
+        return dashboard_json.summary_json(totals)
+
+    return await _kept(readers, caller, ("summary", raw), answer)
+
+
+async def category_insights(request: Request) -> Response:
+    readers, caller = await _identify(request)
+    category_id = path_uuid(request, Model.CATEGORY)
+    month = month_filter(request.query_params, _today())
+
+    async def answer() -> Any:
+        found = readers.queries.category(category_id)
+        await _owned(found, Model.CATEGORY, category_id, caller, global_ok=True)
+        insights = await readers.dashboards.category_insights(caller.user_id, category_id, month)
+        return dashboard_json.insights_json(insights)
+
+    return await _kept(readers, caller, ("insights", category_id, month), answer)
+
+
+async def account_spending(request: Request) -> Response:
+    """The account's debits in a month (default this one) per category, largest first."""
+    readers, caller = await _identify(request)
+    account_id = path_uuid(request, Model.ACCOUNT)
+    month = month_filter(request.query_params, _today())
+
+    async def answer() -> Any:
+        found = readers.queries.account(account_id)
+        account = await _owned(found, Model.ACCOUNT, account_id, caller)
+        shares = await readers.dashboards.account_spending(account_id, month)
+        return dashboard_json.spending_json(shares, account.currency)
+
+    return await _kept(readers, caller, ("spending", account_id, month), answer)
+
+
 ROUTES = [
     Route("/up", up, methods=["GET", "HEAD"]),
+    Route("/api/dashboard", dashboard),
     Route("/api/accounts", list_accounts),
+    Route("/api/accounts/{id}/spending", account_spending),
     Route(
         "/api/accounts/{id}",
         _show(Model.ACCOUNT, "account", Queries.account, resources.account_json),
     ),
     Route("/api/categories", list_categories),
+    Route("/api/categories/{id}/insights", category_insights),
     Route(
         "/api/categories/{id}",
         _show(
@@ -330,6 +420,7 @@ ROUTES = [
         ),
     ),
     Route("/api/transactions", list_transactions),
+    Route("/api/transactions/summary", transactions_summary),
     Route(
         "/api/transactions/{id}",
         _show(Model.TRANSACTION, "txn", Queries.transaction, resources.transaction_json),

@@ -191,3 +191,18 @@ def category_filters(params: QueryParams) -> CategoryFilters:
     filters = CategoryFilters(search=_search(params, errors), is_default=is_default)
     errors.raise_any()
     return filters
+
+
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+
+
+def month_filter(params: QueryParams, today: date) -> date:
+    """``month=YYYY-MM`` as the first day of that month; absent or empty: this month. A
+    malformed month is a 422 (the original silently showed the current month)."""
+    raw = params.get("month")
+    if not raw:
+        return today.replace(day=1)
+    found = _MONTH.fullmatch(raw)
+    if found is None or not 1 <= int(found[2]) <= 12 or int(found[1]) < 1:
+        raise InputInvalidError({"month": ["The month field must match the format Y-m."]})
+    return date(int(found[1]), int(found[2]), 1)

@@ -32,6 +32,8 @@ class Freshness:
     required: int
     applied: int
     degraded: bool = False  # the user has events parked in this read model
+    mark: int = 0  # the user's last acknowledged write (0: unknown)
+    version: int = 0  # the read model's parked version: moves on parks, releases, rebuilds
 
     @property
     def behind(self) -> int:
@@ -54,12 +56,13 @@ class CheckpointWatch:
         self.pool, self.redis, self.timeout = pool, redis, timeout
         self.projection = projection
         self.applied = 0
+        self.version = 0
         self.parked: frozenset[str] = frozenset()
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._poller: asyncio.Task[None] | None = None
         self._refreshed_at = 0.0
         self._sql = SQL(
-            "SELECT c.position, ARRAY(SELECT DISTINCT partition FROM {s}.{p} "
+            "SELECT c.position, c.parked_version, ARRAY(SELECT DISTINCT partition FROM {s}.{p} "
             "WHERE name = c.name) AS parked FROM {s}.{c} c WHERE c.name = %s"
         ).format(s=Identifier(schema), p=Identifier(PARKED_TABLE), c=Identifier(CHECKPOINTS_TABLE))
 
@@ -69,16 +72,18 @@ class CheckpointWatch:
             row = await cur.fetchone()
         if row is not None:
             self.applied = int(row["position"])
+            self.version = int(row["parked_version"])
             self.parked = frozenset(row["parked"])
         self._refreshed_at = time.monotonic()
         return self.applied
 
-    async def required_for(self, user_id: UUID, explicit: int) -> int:
+    async def required_for(self, user_id: UUID, explicit: int) -> tuple[int, int]:
         """The user's last acknowledged write, or the client's explicit position if
         higher; the latter clamped to the highest position ever acknowledged (no client
-        can have seen beyond it, so waiting for more would only hold the read)."""
+        can have seen beyond it, so waiting for more would only hold the read). Also the
+        user's mark alone (0 when unknown)."""
         if self.redis is None:
-            return min(explicit, self.applied)
+            return min(explicit, self.applied), 0
         try:
             if explicit > self.applied:
                 marked, head = await self.redis.mget(write_mark_key(user_id), HEAD_MARK_KEY)
@@ -87,16 +92,19 @@ class CheckpointWatch:
                 marked = await self.redis.get(write_mark_key(user_id))
         except Exception:  # a cache outage costs freshness, not availability
             logger.warning("write marks unavailable", exc_info=True)
-            return min(explicit, self.applied)
-        return max(explicit, int(marked or 0))
+            return min(explicit, self.applied), 0
+        mark = int(marked or 0)
+        return max(explicit, mark), mark
 
     async def wait(self, user_id: UUID, explicit: int = 0) -> Freshness:
-        required = await self.required_for(user_id, explicit)
+        required, mark = await self.required_for(user_id, explicit)
         if required > self.applied:
             await self._until(required)
         elif time.monotonic() - self._refreshed_at > REFRESH_SECONDS:
             self._start_poller()  # one round, in the background: this read does not wait
-        return Freshness(required, self.applied, str(user_id) in self.parked)
+        # One snapshot: the version goes with the position and the parked set it came with.
+        applied, version, parked = self.applied, self.version, self.parked
+        return Freshness(required, applied, str(user_id) in parked, mark, version)
 
     def _start_poller(self) -> None:
         if self._poller is None or self._poller.done():

@@ -23,12 +23,12 @@ from shared.views import (
 
 ACCOUNTS_PER_PAGE = 10
 
-_ACCOUNT_COLUMNS = (
+ACCOUNT_COLUMNS = (
     "a.id AS a_id, a.user_id AS a_user, a.name AS a_name, a.number AS a_number, "
     "a.balance AS a_balance, a.currency AS a_currency, a.type AS a_type, "
     "b.id AS b_id, b.code AS b_code, b.name AS b_name"
 )
-_CATEGORY_COLUMNS = (
+CATEGORY_COLUMNS = (
     "c.id AS c_id, c.user_id AS c_user, c.name AS c_name, c.color AS c_color, "
     "c.description AS c_description, c.is_default AS c_is_default"
 )
@@ -75,7 +75,7 @@ class Queries:
     async def account(self, account_id: UUID) -> tuple[UUID, AccountView] | None:
         rows = await self.rows(
             self.q(
-                f"SELECT {_ACCOUNT_COLUMNS} FROM {{s}}.accounts a "
+                f"SELECT {ACCOUNT_COLUMNS} FROM {{s}}.accounts a "
                 "JOIN {s}.banks b ON b.id = a.bank_id WHERE a.id = %s"
             ),
             (account_id,),
@@ -101,7 +101,7 @@ class Queries:
         )[0]["n"]
         rows = await self.rows(
             self.q(
-                f"SELECT {_ACCOUNT_COLUMNS} FROM {{s}}.accounts a JOIN {{s}}.banks b "
+                f"SELECT {ACCOUNT_COLUMNS} FROM {{s}}.accounts a JOIN {{s}}.banks b "
                 f"ON b.id = a.bank_id WHERE {clause} ORDER BY a.opened_position LIMIT %s OFFSET %s"
             ),
             [*params, ACCOUNTS_PER_PAGE, _offset(f.page, ACCOUNTS_PER_PAGE)],
@@ -112,7 +112,7 @@ class Queries:
 
     async def category(self, category_id: UUID) -> tuple[UUID | None, CategoryView] | None:
         rows = await self.rows(
-            self.q(f"SELECT {_CATEGORY_COLUMNS} FROM {{s}}.categories c WHERE c.id = %s"),
+            self.q(f"SELECT {CATEGORY_COLUMNS} FROM {{s}}.categories c WHERE c.id = %s"),
             (category_id,),
         )
         if not rows:
@@ -131,7 +131,7 @@ class Queries:
             params.append(f.is_default)
         rows = await self.rows(
             self.q(
-                f"SELECT {_CATEGORY_COLUMNS} FROM {{s}}.categories c WHERE {' AND '.join(where)} "
+                f"SELECT {CATEGORY_COLUMNS} FROM {{s}}.categories c WHERE {' AND '.join(where)} "
                 "ORDER BY c.is_default DESC, c.name ASC"
             ),
             params,
@@ -142,21 +142,21 @@ class Queries:
         if not ids:
             return {}
         rows = await self.rows(
-            self.q(f"SELECT {_CATEGORY_COLUMNS} FROM {{s}}.categories c WHERE c.id = ANY(%s)"),
+            self.q(f"SELECT {CATEGORY_COLUMNS} FROM {{s}}.categories c WHERE c.id = ANY(%s)"),
             (list(ids),),
         )
         return {str(r["c_id"]): v for r in rows if (v := category_of(r)) is not None}
 
     # transactions -----------------------------------------------------------------------
 
-    _TXN = (
+    TXN = (
         f"SELECT t.id, t.user_id, t.amount, t.currency, t.fitid, t.memo, t.date, t.splits, "
-        f"{_ACCOUNT_COLUMNS}, {_CATEGORY_COLUMNS} FROM {{s}}.transactions t "
+        f"{ACCOUNT_COLUMNS}, {CATEGORY_COLUMNS} FROM {{s}}.transactions t "
         "JOIN {s}.accounts a ON a.id = t.account_id JOIN {s}.banks b ON b.id = a.bank_id "
         "LEFT JOIN {s}.categories c ON c.id = t.category_id"
     )
 
-    async def _views(self, rows: list[DictRow]) -> list[TransactionView]:
+    async def views(self, rows: list[DictRow]) -> list[TransactionView]:
         split_ids = {s["category_id"] for r in rows for s in _splits(r)}
         split_categories = await self.categories_by_id(split_ids)
         return [
@@ -180,36 +180,17 @@ class Queries:
         ]
 
     async def transaction(self, txn_id: UUID) -> tuple[UUID, TransactionView] | None:
-        rows = await self.rows(self.q(self._TXN + " WHERE t.id = %s"), (txn_id,))
-        return (rows[0]["user_id"], (await self._views(rows))[0]) if rows else None
+        rows = await self.rows(self.q(self.TXN + " WHERE t.id = %s"), (txn_id,))
+        return (rows[0]["user_id"], (await self.views(rows))[0]) if rows else None
 
     async def transactions(
         self, user_id: UUID, f: TransactionFilters
     ) -> tuple[int, list[TransactionView]]:
-        where, params = ["t.user_id = %s"], list[Any]([user_id])
-        if f.accounts:
-            where.append("t.account_id = ANY(%s)")
-            params.append(f.accounts)
-        if f.categories:
-            where.append("t.category_id = ANY(%s)")
-            params.append(f.categories)
-        if f.start:
-            where.append("t.date >= %s::date")
-            params.append(f.start)
-        if f.end:  # inclusive calendar day
-            where.append("t.date < (%s::date + 1)")
-            params.append(f.end)
-        if f.type:
-            where.append("t.type = %s")
-            params.append(f.type.value)
-        if f.search:
-            where.append("t.memo LIKE %s")
-            params.append(f"%{f.search}%")
-        clause = " AND ".join(where)
+        clause, params = transaction_where(user_id, f)
         direction = "DESC" if f.descending else "ASC"
         rows = await self.rows(
             self.q(
-                self._TXN + f" WHERE {clause} ORDER BY {f.order_column} {direction}, "
+                self.TXN + f" WHERE {clause} ORDER BY {f.order_column} {direction}, "
                 f"t.recorded_position {direction} LIMIT %s OFFSET %s"
             ),
             [*params, f.per_page, _offset(f.page, f.per_page)],
@@ -222,12 +203,12 @@ class Queries:
                     self.q(f"SELECT count(*) AS n FROM {{s}}.transactions t WHERE {clause}"), params
                 )
             )[0]["n"]
-        return int(total), await self._views(rows)
+        return int(total), await self.views(rows)
 
     # budgets ----------------------------------------------------------------------------
 
     _BUDGET = (
-        f"SELECT bu.id, bu.user_id, bu.name, bu.currency, {_CATEGORY_COLUMNS} "
+        f"SELECT bu.id, bu.user_id, bu.name, bu.currency, {CATEGORY_COLUMNS} "
         "FROM {s}.budgets bu JOIN {s}.categories c ON c.id = bu.category_id "
         "WHERE NOT bu.deleted"
     )
@@ -241,6 +222,32 @@ class Queries:
             self.q(self._BUDGET + " AND bu.user_id = %s ORDER BY bu.created_position"), (user_id,)
         )
         return [_budget(r) for r in rows]
+
+
+def transaction_where(
+    user_id: UUID, f: TransactionFilters, *, by_type: bool = True
+) -> tuple[str, list[Any]]:
+    """The ``WHERE`` of the transactions list's filters (on ``t``), with its parameters."""
+    where, params = ["t.user_id = %s"], list[Any]([user_id])
+    if f.accounts:
+        where.append("t.account_id = ANY(%s)")
+        params.append(f.accounts)
+    if f.categories:
+        where.append("t.category_id = ANY(%s)")
+        params.append(f.categories)
+    if f.start:
+        where.append("t.date >= %s::date")
+        params.append(f.start)
+    if f.end:  # inclusive calendar day
+        where.append("t.date < (%s::date + 1)")
+        params.append(f.end)
+    if f.type and by_type:
+        where.append("t.type = %s")
+        params.append(f.type.value)
+    if f.search:
+        where.append("t.memo LIKE %s")
+        params.append(f"%{f.search}%")
+    return " AND ".join(where), params
 
 
 # Far past any real result, and far from PostgreSQL's bigint limit (a huge `page` is an

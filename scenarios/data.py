@@ -48,9 +48,11 @@ def append_transactions(
     per_save: int = 500,
     spread: int = 90_000,
     memo: str | None = None,
+    categories: list[str] | None = None,
 ) -> list[tuple[str, int]]:
-    """Append ``count`` transactions over ``owners``, ``per_save`` per commit; return
-    ``(account_id, amount)`` of each, for checksums."""
+    """Append ``count`` transactions over ``owners`` (over ``categories`` in turn, if
+    given), ``per_save`` per commit; return ``(account_id, amount)`` of each, for
+    checksums. Dates cycle through the 24 months of 2025 and 2026."""
     made: list[tuple[str, int]] = []
     for offset in range(0, count, per_save):
         batch = []
@@ -63,10 +65,10 @@ def append_transactions(
                     id=uuid7(),
                     user_id=user,
                     account_id=account,
-                    category_id=None,
+                    category_id=categories[i % len(categories)] if categories else None,
                     amount=amount,
                     currency="BRL",
-                    date=datetime(2025 + i % 2, 1 + i % 12, 1 + i % 28, tzinfo=UTC),
+                    date=datetime(2025 + i % 24 // 12, 1 + i % 12, 1 + i % 28, tzinfo=UTC),
                     memo=memo or f"{MEMOS[i % len(MEMOS)]} {i % 311}",
                     fitid=None,
                     splits=[],

@@ -25,6 +25,14 @@ QUARANTINE_TABLE: Final = "quarantined_events"
 LIVE_LOG_TABLE: Final = "live_log"
 MEMO_VECTORS_TABLE: Final = "memo_vectors"
 
+
+def projection_lock_key(schema: str, projection: str) -> str:
+    """The advisory lock a PostgreSQL-stored projection's batches take (``hashtext`` of
+    it): one per (schema, projection), so a rebuild in a staging schema never waits on
+    the live one; migrations take it too before deriving a table from the others."""
+    return f"projection:{schema}.{projection}"
+
+
 # Partitions: the unit of ordering a parked event holds back (see projection_worker.runner).
 GLOBAL_PARTITION: Final = "global"
 

@@ -50,6 +50,7 @@ class Settings:
     backplane: str
     pubsub_project: str
     pubsub_topic: str
+    pubsub_emulator_host: str
     ws_queue_size: int
     ws_auth_check_seconds: float
     group_commit: bool
@@ -67,9 +68,13 @@ class Settings:
     ws_hello_timeout_seconds: float
     processes: int
     hot_reads: bool
+    kept_answers: int  # dashboard answers kept per query process (0: none)
     forwarded_allow_ips: str
     linger_seconds: float
     head_poll_seconds: float
+    # Local only: where the local edge passes /ws through to (the load balancer routes it
+    # in production).
+    edge_ws_upstream: str
 
 
 def settings_from(env: dict[str, str]) -> Settings:
@@ -98,6 +103,7 @@ def settings_from(env: dict[str, str]) -> Settings:
         backplane=env.get("WS_BACKPLANE", "redis"),
         pubsub_project=env.get("PUBSUB_PROJECT", "") or env.get("CLOUD_TASKS_PROJECT", ""),
         pubsub_topic=env.get("PUBSUB_TOPIC", "valorize-events"),
+        pubsub_emulator_host=env.get("PUBSUB_EMULATOR_HOST", ""),
         ws_queue_size=_int(env, "WS_QUEUE_SIZE", 1000),
         ws_auth_check_seconds=_float(env, "WS_AUTH_CHECK_SECONDS", 15.0),
         group_commit=_flag(env, "GROUP_COMMIT", True),
@@ -114,9 +120,11 @@ def settings_from(env: dict[str, str]) -> Settings:
         ws_hello_timeout_seconds=_float(env, "WS_HELLO_TIMEOUT_SECONDS", 5.0),
         processes=_int(env, "VALORIZE_PROCESSES", os.cpu_count() or 1),
         hot_reads=_flag(env, "HOT_READS", True),
+        kept_answers=_int(env, "KEPT_ANSWERS", 10_000),
         forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", ""),
         linger_seconds=_float(env, "PROJECTION_LINGER_SECONDS", 2.0),
         head_poll_seconds=_float(env, "PROJECTION_POLL_MS", 5.0) / 1000,
+        edge_ws_upstream=env.get("EDGE_WS_UPSTREAM", ""),
     )
 
 

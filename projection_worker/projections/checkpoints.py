@@ -16,7 +16,12 @@ from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
 from projection_worker.runner import Parked, Positioned, ProjectionState, partition_of
-from shared.contracts import CHECKPOINTS_TABLE, PARKED_TABLE, QUARANTINE_TABLE
+from shared.contracts import (
+    CHECKPOINTS_TABLE,
+    PARKED_TABLE,
+    QUARANTINE_TABLE,
+    projection_lock_key,
+)
 
 Conn = Connection[tuple[object, ...]]
 Write = Callable[[Conn], None]
@@ -83,7 +88,7 @@ class PostgresCheckpoint:
         self.pool, self.name, self.schema = pool, name, schema
         # One lock per (schema, projection): a rebuild in a staging schema never waits
         # on the live projection, and the switch can hold the live one.
-        self.lock_key = f"projection:{schema}.{name}"
+        self.lock_key = projection_lock_key(schema, name)
         self.sql = _Sql(schema)
         with pool.connection() as conn:
             conn.execute(self.sql.ensure, (name,))

@@ -1,5 +1,13 @@
 """``ledger_tables``: the PostgreSQL read model behind every list and detail of the API
-(banks, users, accounts with balances, categories, transactions, budgets)."""
+(banks, users, accounts with balances, categories, transactions, budgets) and the
+dashboards' monthly sums (``monthly_flows``).
+
+One read model, one checkpoint, on purpose: its reads join these tables (a transaction
+with its account and categories, a budget's spending with its category's transactions,
+a dashboard's sums with the accounts' balances), and each answer must be of one position.
+A poison event holds back only its own user's partition (see ``projection_worker.runner``),
+so keeping them together costs one user's freshness, never everyone's.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,9 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 from psycopg import Connection
@@ -19,6 +29,7 @@ from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
 from projection_worker.runner import Positioned
 from shared.adapters.copy_text import NULL, text
+from shared.adapters.readmodel_schema import flows_build, flows_recompute
 from shared.contracts import LEDGER_TABLES
 from shared.domain.accounts import Account
 from shared.domain.banks import Bank
@@ -34,13 +45,25 @@ Statement = tuple[Composed, tuple[Any, ...]]
 class LedgerTables(PostgresBlueGreen):
     name = LEDGER_TABLES
     PACE = 0.01  # seconds between busy batches: reads wait on it (read-your-writes)
-    TABLES = ("banks", "users", "accounts", "categories", "transactions", "budgets")
+    TABLES = (
+        "banks",
+        "users",
+        "accounts",
+        "categories",
+        "transactions",
+        "budgets",
+        "monthly_flows",
+    )
     DEFERRED_INDEXES = ("transactions_user_date_idx",)
 
-    def __init__(self, pool: ConnectionPool, schema: str) -> None:
+    def __init__(self, pool: ConnectionPool, schema: str, *, flows_deferred: bool = False) -> None:
+        """``flows_deferred``: a rebuild's staging copy derives ``monthly_flows`` once,
+        before promotion, instead of per batch (see ``promote``)."""
         self.pool = pool
         self.cp = PostgresCheckpoint(pool, schema, self.name)
         self.sql = _Statements(Identifier(schema))
+        self.flows = _Flows(schema)
+        self.flows_deferred = flows_deferred
         self._handlers: dict[type, Callable[[Positioned], list[Statement]]] = {
             Bank.Registered: self.sql.bank_registered,
             User.Registered: self.sql.user_registered,
@@ -61,6 +84,20 @@ class LedgerTables(PostgresBlueGreen):
     def clone(self, schema: str) -> LedgerTables:
         return LedgerTables(self.pool, schema)
 
+    def staging(self, *, restart: bool = False) -> LedgerTables:
+        copy = super().staging(restart=restart)
+        copy.flows_deferred = True
+        return copy
+
+    def promote(self, staging: LedgerTables, settle: Callable[[], None]) -> None:
+        # Derived in one pass from the rebuilt transactions (per batch, each month
+        # would be summed again for every batch that touched it); the catch-up that
+        # follows, under the live lock, maintains them per batch again.
+        with self.pool.connection() as conn, conn.transaction():
+            staging.flows.build(conn)
+        staging.flows_deferred = False
+        super().promote(staging, settle)
+
     def handles(self, event: object) -> bool:
         return type(event) is Transaction.Recorded or type(event) in self._handlers
 
@@ -80,8 +117,12 @@ class LedgerTables(PostgresBlueGreen):
         balances = self.sql.balances(_balance_deltas(items))
         if balances:
             steps.append(balances)
+        touched = None if self.flows_deferred else _Touched.of(items)
+        flows = self.flows
 
         def write(conn: Conn) -> None:
+            if touched is not None:
+                touched.before(conn, flows)  # the months rows leave, read before they do
             with conn.cursor() as cur:
                 for step in steps:
                     if isinstance(step, _Copy):
@@ -91,12 +132,77 @@ class LedgerTables(PostgresBlueGreen):
                     # Runs of the same statement go as one executemany; order is kept.
                     for sql, run in itertools.groupby(step, key=lambda s: s[0]):
                         cur.executemany(sql, [params for _, params in run])
+            if touched is not None:
+                flows.recompute(conn, touched.months)
 
         return write
 
     def _statements(self, item: Positioned) -> list[Statement]:
         handler = self._handlers.get(type(item.event))
         return handler(item) if handler else []
+
+
+Month = tuple[Any, date]  # (user id, first day of a UTC month)
+
+
+def month_of(when: datetime) -> date:
+    return when.astimezone(UTC).date().replace(day=1)
+
+
+class _Flows:
+    """``monthly_flows``, derived again from ``transactions`` for the (user, month) pairs
+    a batch touched, in the batch's transaction."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        self.delete, self.insert = flows_recompute(schema)
+        self.old_months = SQL(
+            "SELECT DISTINCT user_id, date_trunc('month', date AT TIME ZONE 'UTC')::date "
+            "FROM {}.transactions WHERE id = ANY(%s) OR account_id = ANY(%s)"
+        ).format(Identifier(schema))
+
+    def months_of(self, conn: Conn, txn_ids: list[Any], account_ids: list[Any]) -> set[Month]:
+        rows = conn.execute(self.old_months, (txn_ids, account_ids)).fetchall()
+        return {(row[0], row[1]) for row in rows}
+
+    def recompute(self, conn: Conn, months: set[Month]) -> None:
+        if not months:
+            return
+        users, firsts = [u for u, _ in months], [m for _, m in months]
+        conn.execute(self.delete, (users, firsts))
+        conn.execute(self.insert, (users, firsts))
+
+    def build(self, conn: Conn) -> None:
+        for statement in flows_build(self.schema):
+            conn.execute(statement)
+
+
+@dataclass(slots=True)
+class _Touched:
+    """The (user, month) pairs whose sums a batch changes: the months its transactions
+    land in (from the events) and the months they leave (read before the batch's writes:
+    an amended date, a deletion, an account closed with its transactions)."""
+
+    months: set[Month]
+    leaving: list[Any]  # transactions amended or deleted
+    closed: list[Any]  # accounts closed
+
+    @classmethod
+    def of(cls, items: Sequence[Positioned]) -> _Touched:
+        touched = cls(set(), [], [])
+        for item in items:
+            e = item.event
+            if isinstance(e, Transaction.Recorded | Transaction.Amended):
+                touched.months.add((UUID(e.user_id), month_of(e.date)))
+            if isinstance(e, Transaction.Amended | Transaction.Deleted):
+                touched.leaving.append(e.originator_id)
+            elif isinstance(e, Account.Closed):
+                touched.closed.append(e.originator_id)
+        return touched
+
+    def before(self, conn: Conn, flows: _Flows) -> None:
+        if self.leaving or self.closed:
+            self.months |= flows.months_of(conn, self.leaving, self.closed)
 
 
 @dataclass(frozen=True, slots=True)

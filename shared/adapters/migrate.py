@@ -8,12 +8,15 @@ at once (e.g. two deploys) is safe.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import psycopg
 from eventsourcing.persistence import IntegrityError
+from psycopg.sql import SQL, Identifier
 
 from shared.adapters.eventstore import Ledger, open_ledger
-from shared.adapters.readmodel_schema import auth_tokens_ddl, readmodel_ddl
+from shared.adapters.readmodel_schema import auth_tokens_ddl, flows_build, readmodel_ddl
+from shared.contracts import LEDGER_TABLES, projection_lock_key
 from shared.domain.banks import BRAZILIAN_BANKS, Bank, bank_id_for
 from shared.settings import Settings
 
@@ -38,9 +41,31 @@ def migrate(settings: Settings) -> None:
         try:
             for statement in readmodel_ddl(settings.readmodel_schema):
                 conn.execute(statement)
+            _backfill_flows(conn, settings.readmodel_schema)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK + 1,))
     logger.info("migrated event store and read models")
+
+
+def _backfill_flows(conn: psycopg.Connection[Any], schema: str) -> None:
+    """A read model that predates ``monthly_flows`` has transactions and no flows: derive
+    them once, under the projection's lock (its batches wait), so the live worker goes
+    on from a complete table. Later batches keep it current themselves."""
+    s = Identifier(schema)
+    with conn.transaction():
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            (projection_lock_key(schema, LEDGER_TABLES),),
+        )
+        empty = SQL(
+            "SELECT NOT EXISTS (SELECT 1 FROM {s}.monthly_flows) "
+            "AND EXISTS (SELECT 1 FROM {s}.transactions)"
+        ).format(s=s)
+        row = conn.execute(empty).fetchone()
+        if row is not None and row[0]:
+            for statement in flows_build(schema):
+                conn.execute(statement)
+            logger.info("derived monthly_flows from the existing transactions")
 
 
 def _seed_banks(ledger: Ledger) -> None:

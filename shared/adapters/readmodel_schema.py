@@ -97,6 +97,21 @@ CREATE INDEX IF NOT EXISTS transactions_account_date_idx
     ON {s}.transactions (account_id, date DESC);
 CREATE INDEX IF NOT EXISTS transactions_category_date_idx
     ON {s}.transactions (category_id, date DESC);
+-- What dashboards and insights sum, per user, month (UTC), account, category and
+-- currency: debits as positive sums, credits as positive sums. A transaction with
+-- splits counts through its splits only (they add up to its amount), so nothing is
+-- counted twice. Derived from ``transactions`` by ``flows_recompute``/``flows_build``.
+CREATE TABLE IF NOT EXISTS {s}.monthly_flows (
+    user_id uuid NOT NULL,
+    month date NOT NULL,
+    account_id uuid NOT NULL,
+    category_id uuid,
+    currency text NOT NULL,
+    debits bigint NOT NULL,
+    credits bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS monthly_flows_user_idx ON {s}.monthly_flows (user_id, month);
+CREATE INDEX IF NOT EXISTS monthly_flows_account_idx ON {s}.monthly_flows (account_id);
 CREATE TABLE IF NOT EXISTS {s}.budgets (
     id uuid PRIMARY KEY,
     user_id uuid NOT NULL,
@@ -130,6 +145,60 @@ def readmodel_ddl(schema: str) -> list[Composed]:
         if raw.strip():
             statements.append(SQL(raw.strip()).format(s=Identifier(schema)))
     return statements
+
+
+# Each transaction's contributions to ``monthly_flows``: its splits when it has some,
+# else itself, with its category.
+_CONTRIBUTIONS = """
+CROSS JOIN LATERAL (
+    SELECT t.category_id AS category_id, t.amount AS amount
+     WHERE jsonb_array_length(t.splits) = 0
+    UNION ALL
+    SELECT (s ->> 'category_id')::uuid, (s ->> 'amount')::bigint
+      FROM jsonb_array_elements(t.splits) AS s
+) AS c
+"""
+_FLOWS_INSERT = (
+    "INSERT INTO {s}.monthly_flows "
+    "(user_id, month, account_id, category_id, currency, debits, credits) "
+    "SELECT t.user_id, {month}, t.account_id, c.category_id, t.currency, "
+    "sum(CASE WHEN c.amount < 0 THEN -c.amount ELSE 0 END), "
+    "sum(CASE WHEN c.amount > 0 THEN c.amount ELSE 0 END) "
+    "FROM {source}" + _CONTRIBUTIONS + "GROUP BY 1, 2, 3, 4, 5"
+)
+_DIRTY = "unnest(%s::uuid[], %s::date[]) AS d(user_id, month)"
+
+
+def flows_recompute(schema: str) -> tuple[Composed, Composed]:
+    """Delete, then derive again from ``transactions``, the ``monthly_flows`` rows of the
+    given (user, month) pairs (parameters: the users, the months, twice): exact whatever
+    happened to their transactions, as long as every changed pair is given."""
+    s = Identifier(schema)
+    delete = SQL(
+        "DELETE FROM {s}.monthly_flows f USING {dirty} "
+        "WHERE f.user_id = d.user_id AND f.month = d.month"
+    ).format(s=s, dirty=SQL(_DIRTY))
+    insert = SQL(_FLOWS_INSERT).format(
+        s=s,
+        month=SQL("d.month"),
+        source=SQL(
+            "{dirty} JOIN {s}.transactions t ON t.user_id = d.user_id "
+            "AND t.date >= d.month::timestamp AT TIME ZONE 'UTC' "
+            "AND t.date < (d.month + interval '1 month') AT TIME ZONE 'UTC'"
+        ).format(s=s, dirty=SQL(_DIRTY)),
+    )
+    return delete, insert
+
+
+def flows_build(schema: str) -> tuple[Composed, Composed]:
+    """Derive every ``monthly_flows`` row again from ``transactions`` (a rebuild's last
+    step, and the backfill of a read model that predates the table)."""
+    s = Identifier(schema)
+    return SQL("DELETE FROM {s}.monthly_flows").format(s=s), SQL(_FLOWS_INSERT).format(
+        s=s,
+        month=SQL("date_trunc('month', t.date AT TIME ZONE 'UTC')::date"),
+        source=SQL("{s}.transactions t").format(s=s),
+    )
 
 
 def auth_tokens_ddl(schema: str) -> Composed:
