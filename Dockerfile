@@ -17,6 +17,8 @@ COPY command_service ./command_service
 COPY query_service ./query_service
 COPY projection_worker ./projection_worker
 COPY ws_gateway ./ws_gateway
+# The composition root and CLI: the image's ENTRYPOINT (tests/deploy checks every package).
+COPY valorize ./valorize
 RUN pip wheel . -w /wheels
 
 # ---- runtime ---------------------------------------------------------------

@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 INSTANCES ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down migrate test test-unit test-integration lint typecheck wrk bench bench-writes bench-reads bench-ws bench-rebuild bench-dashboard scenarios clean
+.PHONY: help install up down migrate test test-unit test-integration test-deploy test-stack lint typecheck wrk bench bench-writes bench-reads bench-ws bench-rebuild bench-dashboard bench-parse bench-import bench-categorize scenarios clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -39,6 +39,15 @@ test-unit: install ## unit tests only (no I/O)
 test-integration: install ## integration tests (real servers started by the harness)
 	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
 
+test-deploy: install ## Terraform (fmt, checkov, structure) and compose.yaml checks, offline
+	$(BIN)/python -m pytest -q tests/deploy $(PYTEST_ARGS)
+
+STACK_TESTS := $(wildcard tests/integration/test_command_*.py tests/integration/test_query_*.py) \
+	tests/integration/test_live_stream.py tests/integration/test_edge_live.py \
+	tests/integration/test_read_your_writes.py
+test-stack: install ## the contract, live-stream and suggestion tests through the stack `make up` started
+	$(BIN)/python -m pytest -q -p no:cacheprovider --stack $${VALORIZE_DATA_DIR:-.valorize}/stack.json $(STACK_TESTS) $(PYTEST_ARGS)
+
 lint: install ## ruff, and the import rules between packages (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -70,6 +79,15 @@ bench-ws: install ## sockets per gateway process, memory per socket, commit-to-c
 bench-dashboard: install wrk ## GET /api/dashboard for a user with 50,000 transactions over 24 months vs GET /up, kept answers on and off
 	$(BIN)/python -m scenarios.bench_dashboard
 	$(BIN)/python -m scenarios.bench_dashboard --kept-answers 0
+
+bench-parse: install ## rows/s parsing a 50,000-row OFX (SGML, XML) and CSV statement, one pass and validated
+	$(BIN)/python -m scenarios.bench_parse
+
+bench-import: install ## rows/s importing a 50,000-row OFX and CSV end to end into every read model, beside parsing alone
+	$(BIN)/python -m scenarios.bench_import
+
+bench-categorize: install ## categorization top-1/top-3 accuracy cold-start and after 10/50/200 corrections, latency p50/p95
+	$(BIN)/python -m scenarios.bench_categorize
 
 bench-rebuild: install ## rebuild every read model from 1,000,000 events vs raw reads
 	$(BIN)/python -m scenarios.bench_rebuild

@@ -1,12 +1,16 @@
-"""HTTP endpoints: parse, call one application method, shape the response."""
+"""HTTP endpoints: parse, authenticate, call one handler, shape the response.
+
+The contract's check order is kept here by construction: the body is read first but
+judged after authentication (401 first); an update's id is checked by its handler before
+the body's errors are raised (404, then 422), and ownership last (403).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from collections.abc import Callable
-from concurrent.futures import Executor
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -14,26 +18,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from command_service.accounts import AccountCommands
-from command_service.budgets import BudgetCommands
-from command_service.categories import CategoryCommands
+from command_service import schemas
+from command_service.bootstrap import CommandSide
 from command_service.commands import (
-    AmendTransaction,
-    CreateBudget,
-    CreateCategory,
-    OpenAccount,
-    RecordTransaction,
-    RenameBudget,
-    UpdateAccount,
-    UpdateCategory,
-    parse,
+    CloseAccount,
+    DeleteBudget,
+    DeleteCategory,
+    DeleteTransaction,
+    ProvisionLoadTestUser,
+    RevokeToken,
 )
-from command_service.idempotency import Created
-from command_service.provisioning import Provisioning
-from command_service.tokens import TokenCommands
-from command_service.transactions import TransactionCommands
+from command_service.results import Created, Written
+from command_service.schemas import Payload
+from command_service.unit_of_work import UnitOfWork
 from shared import resources
-from shared.adapters.auth import Authenticator, TokenLookup, TokenRecord, split_bearer
+from shared.adapters.auth import TokenRecord, split_bearer
 from shared.adapters.http import (
     POSITION_HEADER,
     BadRequestError,
@@ -42,55 +41,50 @@ from shared.adapters.http import (
     path_uuid,
     read_json_object,
 )
-from shared.adapters.ratelimit import TokenBuckets, check, client_address
+from shared.adapters.ratelimit import check, client_address
 from shared.domain.errors import Model
 
-T = TypeVar("T")
+C = TypeVar("C")
+R = TypeVar("R")
+JSON = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Handlers:
-    """Everything the endpoints call; built once in the lifespan."""
-
-    accounts: AccountCommands
-    categories: CategoryCommands
-    transactions: TransactionCommands
-    budgets: BudgetCommands
-    provisioning: Provisioning
-    revocations: TokenCommands
-    tokens: TokenLookup
-    auth: Authenticator
-    # Load-test users: minted per address at most this fast (the route exists only when
-    # ``LOAD_TEST_USERS`` is on).
-    provisioning_limit: TokenBuckets
-    max_body_bytes: int
-    # Commands block on the store: they run here, off the event loop. A plain executor
-    # (not anyio's threadpool, whose bookkeeping cost a tenth of a request's CPU).
-    executor: Executor
+def _side(request: Request) -> CommandSide:
+    side: CommandSide = request.state.side
+    return side
 
 
-async def _blocking(handlers: Handlers, work: Callable[[], T]) -> T:
-    return await asyncio.get_running_loop().run_in_executor(handlers.executor, work)
+async def _run(side: CommandSide, handler: Callable[[C, UnitOfWork], R], command: C) -> R:
+    """The handler on the command pool, with a fresh unit of work."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(side.executor, handler, command, side.units.start())
 
 
-def _handlers(request: Request) -> Handlers:
-    handlers: Handlers = request.state.handlers
-    return handlers
+async def _caller(request: Request) -> tuple[CommandSide, UUID]:
+    """The user, authenticated on the loop (a cached token costs no I/O)."""
+    side = _side(request)
 
-
-async def _user(handlers: Handlers, request: Request) -> UUID:
     async def find(token_id: UUID) -> TokenRecord | None:
-        return await _blocking(handlers, lambda: handlers.tokens.find(token_id))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(side.executor, side.tokens.find, token_id)
 
     address = client_address(request.scope)
-    return await handlers.auth.user_of(request.headers.get("authorization"), address, find)
+    return side, await side.auth.user_of(request.headers.get("authorization"), address, find)
+
+
+async def _payload(request: Request) -> Payload:
+    """The body, read now but judged later: a malformed one must not hide a 401 or 404."""
+    try:
+        return await read_json_object(request, _side(request).max_body_bytes)
+    except BadRequestError as error:
+        return error
 
 
 MAX_IDEMPOTENCY_KEY = 255
 _KEY = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a header can carry unambiguously
 
 
-def _idempotency_key(request: Request) -> str | None:
+def idempotency_key(request: Request) -> str | None:
     raw = request.headers.get("idempotency-key")
     if raw is None:
         return None
@@ -105,38 +99,21 @@ def _idempotency_key(request: Request) -> str | None:
     raise InputInvalidError({"idempotency_key": [message]})
 
 
-def _written(body: Any, position: int, status: int = 200) -> Response:
+def _response(body: JSON | None, position: int, status: int = 200) -> Response:
     if body is None:
         return Response(status_code=204, headers={POSITION_HEADER: str(position)})
     return JSONResponse(body, status_code=status, headers={POSITION_HEADER: str(position)})
 
 
-def _created(created: Created[T], shape: Callable[[T], Any]) -> Response:
-    response = _written(shape(created.resource), created.position, 201)
+def _created(created: Created[R], shape: Callable[[R], JSON]) -> Response:
+    response = _response(shape(created.resource), created.position, 201)
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
-async def _authed(request: Request, work: Callable[[Handlers, UUID], T]) -> T:
-    handlers = _handlers(request)
-    # Authenticated on the loop (a cached token costs no I/O), then one trip to the pool.
-    user = await _user(handlers, request)
-    return await _blocking(handlers, lambda: work(handlers, user))
-
-
-async def _payload(request: Request) -> Callable[[], dict[str, Any]]:
-    """The body, read now but judged later: a malformed body must not hide a 401 or 404."""
-    try:
-        payload = await read_json_object(request, _handlers(request).max_body_bytes)
-    except BadRequestError as exc:
-        error = exc
-
-        def unusable() -> dict[str, Any]:
-            raise error
-
-        return unusable
-    return lambda: payload
+def _written(written: Written[R], shape: Callable[[R], JSON], status: int = 200) -> Response:
+    return _response(shape(written.resource), written.position, status)
 
 
 async def up(_: Request) -> Response:
@@ -144,132 +121,150 @@ async def up(_: Request) -> Response:
 
 
 async def load_test_user(request: Request) -> Response:
-    handlers = _handlers(request)
-    check(handlers.provisioning_limit, client_address(request.scope))
-    made, position = await _blocking(handlers, handlers.provisioning.load_test_user)
+    side = _side(request)
+    check(side.provisioning_limit, client_address(request.scope))
+    command = ProvisionLoadTestUser(now=datetime.now(UTC))
+    made = await _run(side, side.handlers.users.provision, command)
+    user = made.resource
     body = {
-        "token": made.token,
-        "user_id": str(made.user_id),
-        "email": made.email,
-        "expires_at": resources.atom(made.expires_at),
+        "token": user.token,
+        "user_id": str(user.user_id),
+        "email": user.email,
+        "expires_at": resources.atom(user.expires_at),
     }
-    return _written(body, position, 201)
-
-
-def _creator(
-    command: type[Any],
-    run: Callable[[Handlers], Callable[..., Created[Any]]],
-    shape: Callable[[Any], Any],
-) -> Callable[[Request], Any]:
-    async def endpoint(request: Request) -> Response:
-        body = await _payload(request)
-        key = _idempotency_key(request)
-        created = await _authed(
-            request, lambda h, user: run(h)(user, parse(command, body()), key, body())
-        )
-        return _created(created, shape)
-
-    return endpoint
-
-
-def _updater(
-    model: Model,
-    command: type[Any],
-    run: Callable[[Handlers], Callable[..., tuple[Any, int]]],
-    shape: Callable[[Any], Any],
-) -> Callable[[Request], Any]:
-    async def endpoint(request: Request) -> Response:
-        body = await _payload(request)
-
-        def work(h: Handlers, user: UUID) -> tuple[Any, int]:
-            # Validation runs after the 404 check and before the 403 one (the contract's order).
-            return run(h)(user, path_uuid(request, model), lambda: parse(command, body()))
-
-        resource, position = await _authed(request, work)
-        return _written(shape(resource), position)
-
-    return endpoint
-
-
-def _deleter(model: Model, run: Callable[[Handlers], Callable[[UUID, UUID], int]]) -> Any:
-    async def endpoint(request: Request) -> Response:
-        position = await _authed(request, lambda h, user: run(h)(user, path_uuid(request, model)))
-        return _written(None, position)
-
-    return endpoint
+    return _response(body, made.position, 201)
 
 
 async def revoke_token(request: Request) -> Response:
-    position = await _authed(
-        request, lambda h, user: h.revocations.revoke(user, path_uuid(request, Model.TOKEN))
-    )
-    return _written(None, position)
+    side, user = await _caller(request)
+    command = RevokeToken(user, path_uuid(request, Model.TOKEN))
+    return _response(None, await _run(side, side.handlers.users.revoke_token, command))
 
 
 async def logout(request: Request) -> Response:
     """Revoke the token this request was made with."""
+    side, user = await _caller(request)
     bearer = split_bearer(request.headers.get("authorization"))
-    position = await _authed(
-        request, lambda h, user: h.revocations.revoke(user, bearer[0] if bearer else user)
-    )
-    return _written(None, position)
+    command = RevokeToken(user, bearer[0] if bearer else user)
+    return _response(None, await _run(side, side.handlers.users.revoke_token, command))
+
+
+# Accounts ---------------------------------------------------------------------------------
+
+
+async def open_account(request: Request) -> Response:
+    payload, key = await _payload(request), idempotency_key(request)
+    side, user = await _caller(request)
+    command = schemas.open_account(user, payload, key)
+    return _created(await _run(side, side.handlers.accounts.open, command), resources.account_json)
+
+
+async def update_account(request: Request) -> Response:
+    payload = await _payload(request)
+    side, user = await _caller(request)
+    command = schemas.update_account(user, path_uuid(request, Model.ACCOUNT), payload)
+    written = await _run(side, side.handlers.accounts.update, command)
+    return _written(written, resources.account_json)
+
+
+async def close_account(request: Request) -> Response:
+    side, user = await _caller(request)
+    command = CloseAccount(user, path_uuid(request, Model.ACCOUNT))
+    return _response(None, await _run(side, side.handlers.accounts.close, command))
+
+
+# Categories -------------------------------------------------------------------------------
+
+
+async def create_category(request: Request) -> Response:
+    payload, key = await _payload(request), idempotency_key(request)
+    side, user = await _caller(request)
+    command = schemas.create_category(user, payload, key)
+    created = await _run(side, side.handlers.categories.create, command)
+    return _created(created, resources.category_json)
+
+
+async def update_category(request: Request) -> Response:
+    payload = await _payload(request)
+    side, user = await _caller(request)
+    command = schemas.update_category(user, path_uuid(request, Model.CATEGORY), payload)
+    written = await _run(side, side.handlers.categories.update, command)
+    return _written(written, resources.category_json)
+
+
+async def delete_category(request: Request) -> Response:
+    side, user = await _caller(request)
+    command = DeleteCategory(user, path_uuid(request, Model.CATEGORY))
+    return _response(None, await _run(side, side.handlers.categories.delete, command))
+
+
+# Transactions -----------------------------------------------------------------------------
+
+
+async def record_transaction(request: Request) -> Response:
+    payload, key = await _payload(request), idempotency_key(request)
+    side, user = await _caller(request)
+    command = schemas.record_transaction(user, payload, key)
+    created = await _run(side, side.handlers.transactions.record, command)
+    return _created(created, resources.transaction_json)
+
+
+async def amend_transaction(request: Request) -> Response:
+    payload = await _payload(request)
+    side, user = await _caller(request)
+    command = schemas.amend_transaction(user, path_uuid(request, Model.TRANSACTION), payload)
+    written = await _run(side, side.handlers.transactions.amend, command)
+    return _written(written, resources.transaction_json)
+
+
+async def delete_transaction(request: Request) -> Response:
+    side, user = await _caller(request)
+    command = DeleteTransaction(user, path_uuid(request, Model.TRANSACTION))
+    return _response(None, await _run(side, side.handlers.transactions.delete, command))
+
+
+# Budgets ----------------------------------------------------------------------------------
 
 
 async def create_budget(request: Request) -> Response:
-    body = await _payload(request)
-    budget, position = await _authed(
-        request, lambda h, user: h.budgets.create(user, parse(CreateBudget, body()))
-    )
-    return _written(resources.budget_json(budget), position, 201)
+    payload = await _payload(request)
+    side, user = await _caller(request)
+    command = schemas.create_budget(user, payload)
+    written = await _run(side, side.handlers.budgets.create, command)
+    return _written(written, resources.budget_json, 201)  # 201 even when it existed
 
 
-def _resource(path: str, model: Model, creator: Any, updater: Any, deleter: Any) -> list[Route]:
-    return [
-        Route(f"/api/{path}", creator, methods=["POST"]),
-        Route(f"/api/{path}/{{id}}", updater, methods=["PUT", "PATCH"]),
-        Route(f"/api/{path}/{{id}}", deleter, methods=["DELETE"]),
-    ]
+async def rename_budget(request: Request) -> Response:
+    payload = await _payload(request)
+    side, user = await _caller(request)
+    command = schemas.rename_budget(user, path_uuid(request, Model.BUDGET), payload)
+    written = await _run(side, side.handlers.budgets.rename, command)
+    return _written(written, resources.budget_json)
+
+
+async def delete_budget(request: Request) -> Response:
+    side, user = await _caller(request)
+    command = DeleteBudget(user, path_uuid(request, Model.BUDGET))
+    return _response(None, await _run(side, side.handlers.budgets.delete, command))
 
 
 LOAD_TEST_ROUTE = Route("/api/testing/load-test-user", load_test_user, methods=["POST"])
 
+_UPDATE = ["PUT", "PATCH"]
 ROUTES = [
     Route("/up", up, methods=["GET", "HEAD"]),
     Route("/api/tokens/{id}", revoke_token, methods=["DELETE"]),
     Route("/api/logout", logout, methods=["POST"]),
-    *_resource(
-        "accounts",
-        Model.ACCOUNT,
-        _creator(OpenAccount, lambda h: h.accounts.open, resources.account_json),
-        _updater(Model.ACCOUNT, UpdateAccount, lambda h: h.accounts.update, resources.account_json),
-        _deleter(Model.ACCOUNT, lambda h: h.accounts.close),
-    ),
-    *_resource(
-        "categories",
-        Model.CATEGORY,
-        _creator(CreateCategory, lambda h: h.categories.create, resources.category_json),
-        _updater(
-            Model.CATEGORY, UpdateCategory, lambda h: h.categories.update, resources.category_json
-        ),
-        _deleter(Model.CATEGORY, lambda h: h.categories.delete),
-    ),
-    *_resource(
-        "transactions",
-        Model.TRANSACTION,
-        _creator(RecordTransaction, lambda h: h.transactions.record, resources.transaction_json),
-        _updater(
-            Model.TRANSACTION,
-            AmendTransaction,
-            lambda h: h.transactions.amend,
-            resources.transaction_json,
-        ),
-        _deleter(Model.TRANSACTION, lambda h: h.transactions.delete),
-    ),
-    *_resource(
-        "budgets",
-        Model.BUDGET,
-        create_budget,
-        _updater(Model.BUDGET, RenameBudget, lambda h: h.budgets.rename, resources.budget_json),
-        _deleter(Model.BUDGET, lambda h: h.budgets.delete),
-    ),
+    Route("/api/accounts", open_account, methods=["POST"]),
+    Route("/api/accounts/{id}", update_account, methods=_UPDATE),
+    Route("/api/accounts/{id}", close_account, methods=["DELETE"]),
+    Route("/api/categories", create_category, methods=["POST"]),
+    Route("/api/categories/{id}", update_category, methods=_UPDATE),
+    Route("/api/categories/{id}", delete_category, methods=["DELETE"]),
+    Route("/api/transactions", record_transaction, methods=["POST"]),
+    Route("/api/transactions/{id}", amend_transaction, methods=_UPDATE),
+    Route("/api/transactions/{id}", delete_transaction, methods=["DELETE"]),
+    Route("/api/budgets", create_budget, methods=["POST"]),
+    Route("/api/budgets/{id}", rename_budget, methods=_UPDATE),
+    Route("/api/budgets/{id}", delete_budget, methods=["DELETE"]),
 ]

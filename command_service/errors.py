@@ -24,8 +24,10 @@ from shared.adapters.http import (
     validation_body,
 )
 from shared.adapters.ratelimit import TooManyRequestsError
+from shared.domain.envelopes import AllocationLimitExceededError
 from shared.domain.errors import (
     CategoryNotFoundError,
+    ConcurrentChangeError,
     ForbiddenError,
     IdempotencyKeyReusedError,
     NotFoundError,
@@ -43,12 +45,19 @@ def _bad_request(_: Request, exc: Exception) -> Response:
     return JSONResponse({"message": exc.message}, status_code=exc.status)
 
 
+def _allocation_limit(_: Request, exc: Exception) -> Response:
+    # The original's body (message and what is left), with the usual errors beside it.
+    assert isinstance(exc, AllocationLimitExceededError)
+    body = validation_body({"amount.value": [str(exc)]})
+    remaining = {"value": exc.remaining, "formatted": exc.formatted, "currency": exc.currency}
+    body["remaining"] = remaining
+    return JSONResponse(body, status_code=422)
+
+
 def _conflict(_: Request, __: Exception) -> Response:
-    # Two commands changed the same aggregate at once; the loser may simply retry.
-    return JSONResponse(
-        {"message": "The resource was changed by a concurrent request. Please retry."},
-        status_code=409,
-    )
+    # Two commands changed the same aggregate at once; the loser may simply retry. (The
+    # unit of work raises ConcurrentChangeError; this covers a conflict met elsewhere.)
+    return JSONResponse({"message": str(ConcurrentChangeError())}, status_code=409)
 
 
 EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Response]] = {
@@ -61,7 +70,9 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Response]] = {
     InputInvalidError: invalid_input,
     TooManyRequestsError: too_many_requests,
     RuleViolationError: _rule,
+    AllocationLimitExceededError: _allocation_limit,
     IdempotencyKeyReusedError: message_handler(422),
+    ConcurrentChangeError: message_handler(409),
     BadRequestError: _bad_request,
     IntegrityError: _conflict,
 }

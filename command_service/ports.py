@@ -1,16 +1,11 @@
-"""Ports the command side depends on, with their PostgreSQL adapters."""
+"""Ports the command side depends on beyond the unit of work, with their adapters."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any, Protocol
 from uuid import UUID
 
-from psycopg import Connection
-
-from shared.adapters.auth import TokenLookup, TokenRecord, record_of, token_query
 from shared.contracts import HOT_PREFIXES
 
 logger = logging.getLogger(__name__)
@@ -46,18 +41,3 @@ class NoBalances:
 
     def balance_of(self, account_id: UUID) -> int:
         return 0
-
-
-class PostgresTokens(TokenLookup):
-    """The inline ``auth_tokens`` table, written in the same transaction as ``Token.Issued``."""
-
-    def __init__(
-        self, connect: Callable[[], AbstractContextManager[Connection[Any]]], schema: str
-    ) -> None:
-        self._connect = connect
-        self._sql = token_query(schema)
-
-    def find(self, token_id: UUID) -> TokenRecord | None:
-        with self._connect() as conn:
-            # The event store's pool hands out dict rows; record_of reads either.
-            return record_of(conn.execute(self._sql, (token_id,), prepare=True).fetchone())

@@ -1,24 +1,28 @@
-"""Token commands: revoking a token (the web app's ``DELETE /tokens/{token}``, and logout)."""
+"""The command side's ``TokenLookup``: the inline ``auth_tokens`` table."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 from uuid import UUID
 
-from command_service.store import Store
-from shared.domain.errors import Model, NotFoundError
-from shared.domain.users import Token
+from psycopg import Connection
+
+from shared.adapters.auth import TokenLookup, TokenRecord, record_of, token_query
 
 
-class TokenCommands:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+class PostgresTokens(TokenLookup):
+    """``auth_tokens``, written in the same transaction as ``Token.Issued``: it lives beside
+    the events, so it is read through the event store's own pool."""
 
-    def revoke(self, user_id: UUID, token_id: UUID) -> int:
-        """Revoke one of the caller's tokens: the ``Token.Revoked`` event and the inline
-        row's ``revoked_at`` in one append. Another user's token, or one already revoked,
-        is a 404 (ids leak nothing)."""
-        token = self.store.find(Token, token_id)
-        if token is None or token.user_id != str(user_id) or token.revoked:
-            raise NotFoundError(Model.TOKEN, token_id)
-        token.revoke()
-        return self.store.append(user_id, token, token_revocations=[token.id])
+    def __init__(
+        self, connect: Callable[[], AbstractContextManager[Connection[Any]]], schema: str
+    ) -> None:
+        self._connect = connect
+        self._sql = token_query(schema)
+
+    def find(self, token_id: UUID) -> TokenRecord | None:
+        with self._connect() as conn:
+            # The event store's pool hands out dict rows; record_of reads either.
+            return record_of(conn.execute(self._sql, (token_id,), prepare=True).fetchone())

@@ -20,10 +20,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from projection_worker.auto_categorize import AutoCategorizer
+from projection_worker.budget_alerts import BudgetAlerts
 from projection_worker.catalog import projections
 from projection_worker.lanes import Timeline, Worker
+from projection_worker.projections.ledger_tables import LedgerTables
+from projection_worker.projections.memo_vectors import MemoVectors
 from projection_worker.runner import Runner
 from projection_worker.status import status
+from shared.adapters.backplane import Publisher
 from shared.adapters.eventstore import open_ledger
 from shared.adapters.http import JSONResponse
 from shared.adapters.wiring import publisher_from, readmodel_pool
@@ -92,7 +97,14 @@ async def _sweep(worker: Worker, every: float) -> None:
         await asyncio.sleep(every)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+PublisherFactory = Callable[[Settings, Redis], Publisher]
+
+
+def create_app(
+    settings: Settings | None = None, *, publisher: PublisherFactory = publisher_from
+) -> Starlette:
+    """The worker. ``publisher`` builds the live backplane's publisher (tests wrap it to
+    lose or repeat batches)."""
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
@@ -100,8 +112,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ledger = open_ledger(settings)
         pool = readmodel_pool(settings)
         redis = Redis.from_url(settings.redis_url)
-        publisher = publisher_from(settings, redis)
-        catalog = projections(settings, pool, redis, publisher)
+        live = publisher(settings, redis)
+        catalog = projections(settings, pool, redis, live)
+        for projection in catalog:
+            if isinstance(projection, LedgerTables):
+                alerts = BudgetAlerts(ledger, pool, settings.readmodel_schema)
+                projection.after_batch = alerts.after
+            elif isinstance(projection, MemoVectors):
+                categorize = AutoCategorizer(
+                    ledger, pool, settings.readmodel_schema, projection.categorizer
+                )
+                projection.after_batch = categorize.after
         recorded = Timeline()
         runner = Runner(ledger, catalog, observe=recorded.batch)
         worker = Worker(
@@ -123,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await run_in_threadpool(worker.stop)
+            live.close()
             redis.close()
             pool.close()
             ledger.close()

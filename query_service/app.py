@@ -12,19 +12,24 @@ from starlette.middleware import Middleware
 from query_service.auth import AsyncTokens
 from query_service.dashboards import Dashboards
 from query_service.endpoints import LISTINGS, ROUTES, Readers
+from query_service.envelope_endpoints import ENVELOPE_ROUTES
+from query_service.envelopes import Envelopes
 from query_service.errors import EXCEPTION_HANDLERS
 from query_service.fast_path import FastPath
 from query_service.freshness import CheckpointWatch
 from query_service.hot import HotReads
+from query_service.imports import IMPORT_ROUTES
 from query_service.kept import KeptAnswers
 from query_service.queries import Queries
 from query_service.suggestions import Suggester
+from query_service.user_endpoints import USER_ROUTES
 from shared.adapters.auth import Authenticator, TokenCache
-from shared.adapters.embedding import HashedNgrams
 from shared.adapters.http import address_limit
 from shared.adapters.ratelimit import auth_failures, per_token
 from shared.adapters.redis_pipe import PipelinedRedis
+from shared.adapters.vectors import search_on_one_thread
 from shared.adapters.wiring import async_pool, async_redis, settle_heap
+from shared.categorize import Categorizer
 from shared.contracts import LEDGER_TABLES
 from shared.settings import Settings, get_settings
 
@@ -59,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 # Never below what the SQL model had applied when this process started.
                 hot = HotReads(pipe, floor=await watch.refresh())
             queries = Queries(reads, settings.readmodel_schema)
+            search_on_one_thread()  # suggestions: 0.15 ms a search, not 16 ms
             readers = Readers(
                 auth=Authenticator(
                     TokenCache(settings.auth_cache_seconds), auth_failures(), per_token(settings)
@@ -67,15 +73,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 hot=hot,
                 queries=queries,
                 watch=watch,
-                suggester=Suggester(reads, settings.readmodel_schema, HashedNgrams()),
+                suggester=Suggester(reads, settings.readmodel_schema, Categorizer()),
                 dashboards=Dashboards(queries),
                 kept=KeptAnswers(settings.kept_answers),
+                envelopes=Envelopes(queries),
             )
             settle_heap()
             yield {"readers": readers}
 
     return Starlette(
-        routes=ROUTES,
+        routes=[*ENVELOPE_ROUTES, *ROUTES, *IMPORT_ROUTES, *USER_ROUTES],
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[*address_limit(settings), Middleware(FastPath, listings=LISTINGS)],

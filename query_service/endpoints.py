@@ -21,6 +21,7 @@ from starlette.routing import Route
 from query_service import dashboard_json
 from query_service.auth import AsyncTokens
 from query_service.dashboards import TOP_CATEGORIES, Dashboards
+from query_service.envelopes import Envelopes
 from query_service.fast_path import HOT_TRIED, Listings, Plan
 from query_service.filters import (
     AccountFilters,
@@ -73,6 +74,7 @@ class Readers:
     suggester: Suggester
     dashboards: Dashboards
     kept: KeptAnswers
+    envelopes: Envelopes
 
 
 class Caller(NamedTuple):
@@ -324,18 +326,27 @@ def _show(
 
 
 async def suggest_categories(request: Request) -> Response:
-    """Closest categories for a transaction's memo, from the user's memo vector index."""
+    """Ranked categories for a transaction's memo (``query_service.suggestions``): each
+    with its ``confidence`` (0..1; ``score`` is the same number, the earlier field) and
+    ``source`` (``history``, ``rules`` or ``names``)."""
     readers, caller = await _identify(request)
     fresh = await _fresh(readers, caller)
     txn_id = path_uuid(request, Model.TRANSACTION)
     txn = await _owned(readers.queries.transaction(txn_id), Model.TRANSACTION, txn_id, caller)
-    suggestions = await readers.suggester.suggest(str(caller.user_id), txn.id, txn.memo or "")
-    categories = await readers.queries.categories_by_id({s.category_id for s in suggestions})
+    suggestions = await readers.suggester.suggest(
+        str(caller.user_id), txn.id, txn.memo or "", txn.amount
+    )
+    categories = await readers.queries.categories_by_id({s.category for s in suggestions})
     body = {
         "data": [
-            {"category": resources.category_json(categories[s.category_id]), "score": s.score}
+            {
+                "category": resources.category_json(categories[s.category]),
+                "score": s.confidence,
+                "confidence": s.confidence,
+                "source": s.source,
+            }
             for s in suggestions
-            if s.category_id in categories
+            if s.category in categories
         ]
     }
     return _respond(body, fresh)

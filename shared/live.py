@@ -18,6 +18,9 @@ transaction.deleted     id, account_id, currency, balance_delta
 budget.created          id, category_id, name, currency
 budget.updated          id, name (renamed or reopened)
 budget.deleted          id
+notification.created    id, type, kind, data, read_at (null), created_at: the
+                        notification as ``GET /api/notifications`` lists it (contract
+                        3.6; ``import.completed`` carries the import's counts)
 ======================  ===========================================================
 
 Amounts are integers in minor units with their ``currency``. ``position`` is the event's
@@ -35,6 +38,7 @@ import orjson
 from shared.domain.accounts import Account
 from shared.domain.budgets import Budget
 from shared.domain.categories import Category
+from shared.domain.notifications import TYPE_NAMES, Notification
 from shared.domain.transactions import Transaction, type_name
 
 Data = dict[str, Any]
@@ -62,7 +66,7 @@ def _account(e: Any) -> Data:
         "type": e.type,
         "bank_id": e.bank_id,
     }
-    if isinstance(e, Account.Opened):
+    if isinstance(e, Account.Opened | Account.CurrencyChanged):
         data["currency"] = e.currency
     return data
 
@@ -91,6 +95,17 @@ def _transaction(e: Any, delta: int) -> Data:
     }
 
 
+def _notification(e: Any) -> Data:
+    return {
+        "id": e.originator_id,
+        "type": TYPE_NAMES.get(e.kind, e.kind),
+        "kind": e.kind,
+        "data": e.data,
+        "read_at": None,
+        "created_at": _utc(e.timestamp),
+    }
+
+
 def _only_id(e: Any) -> Data:
     return {"id": e.originator_id}
 
@@ -98,6 +113,7 @@ def _only_id(e: Any) -> Data:
 PUBLIC: dict[type, tuple[str, Callable[[Any], Data]]] = {
     Account.Opened: ("account.opened", _account),
     Account.Updated: ("account.updated", _account),
+    Account.CurrencyChanged: ("account.updated", _account),
     Account.Closed: ("account.closed", _only_id),
     Category.Created: ("category.created", _category),
     Category.Updated: ("category.updated", _category),
@@ -108,7 +124,11 @@ PUBLIC: dict[type, tuple[str, Callable[[Any], Data]]] = {
     ),
     Transaction.Amended: (
         "transaction.updated",
-        lambda e: _transaction(e, e.amount - e.previous_amount),
+        # ``categorized_by`` only when the worker set the category (auto-categorization).
+        lambda e: {
+            **_transaction(e, e.amount - e.previous_amount),
+            **({"categorized_by": e.categorized_by} if e.categorized_by else {}),
+        },
     ),
     Transaction.Deleted: (
         "transaction.deleted",
@@ -131,6 +151,7 @@ PUBLIC: dict[type, tuple[str, Callable[[Any], Data]]] = {
     Budget.Reopened: ("budget.updated", lambda e: {"id": e.originator_id, "name": e.name}),
     Budget.Renamed: ("budget.updated", lambda e: {"id": e.originator_id, "name": e.name}),
     Budget.Deleted: ("budget.deleted", _only_id),
+    Notification.Created: ("notification.created", _notification),
 }
 
 

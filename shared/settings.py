@@ -75,6 +75,13 @@ class Settings:
     # Local only: where the local edge passes /ws through to (the load balancer routes it
     # in production).
     edge_ws_upstream: str
+    # Statement imports: the object store of uploads, this instance's spool directory,
+    # the internal endpoint Cloud Tasks calls, its queue, and the largest upload.
+    import_store_url: str = ""
+    import_spool_dir: Path | None = None
+    import_task_url: str = ""
+    import_tasks_queue: str = "projection-wakeups"
+    import_max_bytes: int = 64 * 1024 * 1024
 
 
 def settings_from(env: dict[str, str]) -> Settings:
@@ -125,6 +132,12 @@ def settings_from(env: dict[str, str]) -> Settings:
         linger_seconds=_float(env, "PROJECTION_LINGER_SECONDS", 2.0),
         head_poll_seconds=_float(env, "PROJECTION_POLL_MS", 5.0) / 1000,
         edge_ws_upstream=env.get("EDGE_WS_UPSTREAM", ""),
+        import_store_url=env.get("IMPORT_STORE_URL", ""),
+        import_spool_dir=Path(env["IMPORT_SPOOL_DIR"]) if env.get("IMPORT_SPOOL_DIR") else None,
+        import_task_url=env.get("IMPORT_TASK_URL", ""),
+        import_tasks_queue=env.get("IMPORT_TASKS_QUEUE", "")
+        or env.get("CLOUD_TASKS_QUEUE", "projection-wakeups"),
+        import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 64 * 1024 * 1024),
     )
 
 

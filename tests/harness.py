@@ -15,11 +15,26 @@ import uvicorn
 from shared.local.devstack import free_port
 
 
+def fresh_database(server_dsn: str, prefix: str) -> str:
+    """A new, empty database on the server of ``server_dsn``: its DSN. For stacks of a
+    test's own on the session's PostgreSQL (dropped with the session's data directory)."""
+    import uuid
+
+    import psycopg
+    from psycopg.sql import SQL, Identifier
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(SQL("CREATE DATABASE {}").format(Identifier(name)))
+    return server_dsn.rsplit("/", 1)[0] + f"/{name}"
+
+
 class ServedApp:
     """A uvicorn server for one ASGI app, in a background thread, on a free loopback port."""
 
     def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
+        self.running_elsewhere = app is None
         config = uvicorn.Config(
             app,
             host="127.0.0.1",
@@ -28,9 +43,16 @@ class ServedApp:
             lifespan="on",
             loop="asyncio",
             http="h11",
+            ws="wsproto",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, daemon=True)
+
+    @classmethod
+    def elsewhere(cls, port: int) -> ServedApp:
+        """A server some other process runs (a stack started by `make up`): not started
+        nor stopped here."""
+        return cls(None, port)
 
     @property
     def url(self) -> str:
@@ -40,6 +62,8 @@ class ServedApp:
         asyncio.run(self.server.serve())
 
     def start(self) -> ServedApp:
+        if self.running_elsewhere:
+            return self
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
@@ -49,6 +73,8 @@ class ServedApp:
         return self
 
     def stop(self) -> None:
+        if self.running_elsewhere:
+            return
         self.server.should_exit = True
         self.thread.join(timeout=15)
 

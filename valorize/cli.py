@@ -30,7 +30,8 @@ def _serve(args: argparse.Namespace) -> None:
 
         module_name, _, attr = FACTORIES["gateway"].partition(":")
         factory = getattr(importlib.import_module(module_name), attr)
-        web.run_app(factory(), host=args.host, port=port, print=None)
+        # reuse_port: instances of a local multi-instance stack share the port.
+        web.run_app(factory(), host=args.host, port=port, print=None, reuse_port=True)
         return
     from valorize.serving import Served, run
 
@@ -53,7 +54,7 @@ def _migrate(_: argparse.Namespace) -> None:
 def _up(args: argparse.Namespace) -> None:
     from valorize.localstack import up
 
-    up(get_settings(), seed=not args.no_seed)
+    up(get_settings(), seed=not args.no_seed, instances=args.instances)
 
 
 def _down(_: argparse.Namespace) -> None:
@@ -71,9 +72,41 @@ def _seed(args: argparse.Namespace) -> None:
 def _projections(args: argparse.Namespace) -> None:
     import importlib
 
+    _find_stores()
     # The worker owns its projections; the CLI only names it (shared imports no service).
     admin = importlib.import_module("projection_worker.admin")
     raise SystemExit(admin.main(args.rest))
+
+
+def _find_stores() -> None:
+    """Without POSTGRES_DSN, use the servers of the stack `make up` started in this data
+    directory (its stack.json), exported for the rebuild processes too; without either,
+    or with servers that do not answer, stop at once with what to do."""
+    import os
+
+    import psycopg
+
+    from valorize.localstack import running_stack, state_file
+
+    settings = get_settings()
+    if not settings.postgres_dsn:
+        stack = running_stack(settings)
+        if stack is None:
+            raise SystemExit(
+                f"valorize: no POSTGRES_DSN, and no local stack in {settings.data_dir} "
+                f"({state_file(settings).name} is written by `make up`): start one with "
+                "`make up`, or export POSTGRES_DSN and REDIS_URL"
+            )
+        os.environ.update(stack["env"])
+        get_settings.cache_clear()
+        settings = get_settings()
+    try:
+        with psycopg.connect(settings.postgres_dsn, connect_timeout=3):
+            pass
+    except psycopg.OperationalError as exc:
+        raise SystemExit(
+            f"valorize: the event store does not answer ({exc}); is the stack up (`make up`)?"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,6 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.set_defaults(run=_serve)
     start = commands.add_parser("up", help="start the whole local stack and seed a demo")
     start.add_argument("--no-seed", action="store_true")
+    start.add_argument(
+        "--instances", type=int, default=1, help="of each service, each with its own data dir"
+    )
     start.set_defaults(run=_up)
     commands.add_parser("down", help="stop what `up` started").set_defaults(run=_down)
     seed = commands.add_parser("seed", help="provision a demo user with transactions")

@@ -1,4 +1,5 @@
-"""One base URL for local runs: reads (GET/HEAD) to query_service, writes to command_service.
+"""One base URL for local runs: reads (GET/HEAD) to query_service, writes to command_service,
+and WebSockets on ``/ws`` passed through to ws_gateway (``EDGE_WS_UPSTREAM``).
 
 Both apps are loaded by import string from the process's composition root (the CLI), so
 ``shared`` never imports a service. In production the same split is done by the API
@@ -13,9 +14,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+from shared.settings import get_settings
+from valorize.live_proxy import WebSocketProxy
+
+# As the production load balancer and infra/nginx/edge.conf split (tests/deploy checks):
+# anything else, OPTIONS included, is the command side's.
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def load_factory(spec: str) -> Starlette:
@@ -28,8 +34,8 @@ def load_factory(spec: str) -> Starlette:
 class MethodSplit:
     """An ASGI app that runs both apps' lifespans and routes each request by method."""
 
-    def __init__(self, reads: Starlette, writes: Starlette) -> None:
-        self.reads, self.writes = reads, writes
+    def __init__(self, reads: Starlette, writes: Starlette, live: ASGIApp | None = None) -> None:
+        self.reads, self.writes, self.live = reads, writes, live
         self.states: dict[int, dict[str, Any]] = {}
 
     @contextlib.asynccontextmanager
@@ -43,6 +49,13 @@ class MethodSplit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+            return
+        if scope["type"] == "websocket":
+            if self.live is not None and scope["path"].startswith("/ws"):
+                await self.live(scope, receive, send)
+            else:  # refused at the handshake (403), as anywhere but /ws in production
+                await receive()
+                await send({"type": "websocket.close", "code": 1008})
             return
         app = self.reads if scope.get("method", "GET") in READ_METHODS else self.writes
         # The scope is this request's own (the server makes one per request): each app
@@ -70,4 +83,6 @@ WRITES = "command_service.app:create_app"
 
 def create_edge(reads: str = READS, writes: str = WRITES) -> MethodSplit:
     """Also uvicorn's factory (by import string, so ``--workers N`` can fork processes)."""
-    return MethodSplit(load_factory(reads), load_factory(writes))
+    upstream = get_settings().edge_ws_upstream
+    live = WebSocketProxy(upstream) if upstream else None
+    return MethodSplit(load_factory(reads), load_factory(writes), live)

@@ -45,6 +45,7 @@ def _config(served: Served) -> object:
         log_level="warning",
         loop="uvloop",
         http="httptools",
+        ws="wsproto",  # the edge's /ws (valorize/live_proxy.py)
         backlog=BACKLOG,
         proxy_headers=bool(served.forwarded_allow_ips),
         forwarded_allow_ips=served.forwarded_allow_ips or None,

@@ -181,7 +181,16 @@ async def _listen(hub: Hub, settings: Settings) -> None:
         await subscriber.close()
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
+# How often a gateway reads live_log's head, in case the backplane lost a batch and
+# nothing has been published since (a later batch would reveal the gap at once).
+REPAIR_POLL_SECONDS = 1.0
+
+
+def create_app(
+    settings: Settings | None = None, *, repair_poll_seconds: float = REPAIR_POLL_SECONDS
+) -> web.Application:
+    """The gateway. Tests lengthen ``repair_poll_seconds`` to see what the backplane alone
+    delivers (with gap repair on the next batch) without the safety net's help."""
     settings = settings or get_settings()
     app = web.Application()
     app[SETTINGS] = settings
@@ -200,7 +209,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         app[STORE], app[HUB] = store, hub
         tasks = [
             asyncio.get_running_loop().create_task(_listen(hub, settings)),
-            _every(1.0, hub.poll, "live_log poll"),
+            _every(repair_poll_seconds, hub.poll, "live_log poll"),
             _every(settings.ws_auth_check_seconds, hub.check_tokens, "token check"),
         ]
         yield

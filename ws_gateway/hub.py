@@ -81,7 +81,10 @@ class Connection:
                 # past every queued position); sending it now would move ``last_sent``
                 # ahead of the replay and make it skip what lies between.
                 continue
-            await self.send(message)
+            try:
+                await self.send(message)
+            except ConnectionResetError:
+                return  # the peer went away mid-frame; the reader ends the socket
 
     async def close(self, code: int, reason: str) -> None:
         if self.closing:

@@ -24,7 +24,7 @@ locals {
   labels = { app = "valorize", managed-by = "terraform" }
 
   apis = concat(
-    ["run", "sqladmin", "redis", "cloudtasks", "pubsub", "secretmanager", "servicenetworking", "compute", "iam"],
+    ["run", "sqladmin", "redis", "cloudtasks", "pubsub", "secretmanager", "servicenetworking", "compute", "iam", "storage"],
     var.enable_api_gateway ? ["apigateway", "servicemanagement", "servicecontrol"] : [],
   )
 }
@@ -52,6 +52,36 @@ resource "google_compute_subnetwork" "run" {
   network                  = google_compute_network.vpc.id
   ip_cidr_range            = var.run_subnet_cidr
   private_ip_google_access = true
+
+  # What Cloud Run's egress reached (Cloud SQL, Memorystore, Google APIs): the record an
+  # incident review needs. A tenth of the flows, aggregated over 5 s, keeps the cost small.
+  log_config {
+    aggregation_interval = "INTERVAL_5_SEC"
+    flow_sampling        = 0.1
+    metadata             = "INCLUDE_ALL_METADATA"
+  }
+}
+
+# Nothing in this VPC accepts connections: Cloud Run only sends through it (Direct VPC
+# egress; replies to its own connections are let back in by the stateful firewall), and
+# Cloud SQL and Memorystore live in Google's peered networks. Stated as a rule rather
+# than left to the implied deny, so that a rule added later reads against it.
+resource "google_compute_firewall" "deny_ingress" {
+  project   = var.project_id
+  name      = "${var.name}-deny-ingress"
+  network   = google_compute_network.vpc.id
+  direction = "INGRESS"
+  priority  = 65534
+
+  deny {
+    protocol = "all"
+  }
+
+  source_ranges = ["0.0.0.0/0"]
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
 }
 
 resource "google_compute_global_address" "private_services" {
@@ -84,6 +114,9 @@ module "postgres" {
   password            = random_password.db.result
   deletion_protection = var.db_deletion_protection
   labels              = local.labels
+  # Every process opens a pool of POSTGRES_POOL_SIZE + _MAX_OVERFLOW connections at
+  # most: tests/deploy checks that all services at their max instances fit under this.
+  database_flags = { max_connections = tostring(var.db_max_connections) }
 
   depends_on = [google_service_networking_connection.private_services]
 }
@@ -115,10 +148,11 @@ module "tasks_queue" {
 module "pubsub" {
   source = "./modules/pubsub"
 
-  project_id         = var.project_id
-  name               = "valorize-events"
-  publisher_members  = ["serviceAccount:${google_service_account.runtime.email}"]
-  subscriber_members = ["serviceAccount:${google_service_account.runtime.email}"]
+  project_id = var.project_id
+  name       = "valorize-events"
+  # Granted only when the services use it (least privilege).
+  publisher_members  = var.ws_backplane == "pubsub" ? ["serviceAccount:${google_service_account.runtime.email}"] : []
+  subscriber_members = var.ws_backplane == "pubsub" ? ["serviceAccount:${google_service_account.runtime.email}"] : []
   labels             = local.labels
 
   depends_on = [google_project_service.apis]
@@ -129,17 +163,46 @@ module "pubsub" {
 locals {
   # Deterministic Cloud Run URL (https://SERVICE-PROJECT_NUMBER.REGION.run.app):
   # lets every service know the worker URL without a dependency cycle.
-  worker_url = "https://${var.name}-worker-${data.google_project.this.number}.${var.region}.run.app"
+  worker_url  = "https://${var.name}-worker-${data.google_project.this.number}.${var.region}.run.app"
+  command_url = "https://${var.name}-command-${data.google_project.this.number}.${var.region}.run.app"
 
-  app_env = {
+  # The app's tuning, stated even where it equals the default in shared/settings.py, so
+  # that a deployment says what it runs with (README, "Configuration"); change one with
+  # var.env_overrides. tests/deploy fails when the code reads a variable set nowhere here.
+  tuning = {
+    EVENTSTORE_SCHEMA          = "public"
+    READMODEL_SCHEMA           = "readmodel"
+    WAKEUP_INTERVAL_MS         = "250"
+    PROJECTION_SWEEP_SECONDS   = "1"
+    READ_YOUR_WRITES_TIMEOUT   = "2"
+    MAX_BODY_BYTES             = "65536"
+    GROUP_COMMIT               = "on"
+    COMMAND_THREADS            = "64"
+    WS_QUEUE_SIZE              = "1000"
+    WS_AUTH_CHECK_SECONDS      = "15"
+    LOAD_TEST_USERS_PER_SECOND = "20"
+    KEPT_ANSWERS               = "10000" # dashboard answers kept per query process
+    # Cloud Run refuses HTTP/1 requests over 32 MiB: uploads stop a little below.
+    IMPORT_MAX_BYTES = "33000000"
+    IMPORT_SPOOL_DIR = "/tmp/imports" # each instance's own scratch copy while processing
+  }
+
+  # What this deployment decides (its queue, topic, identities, limits).
+  deployment_env = {
     CLOUD_TASKS_PROJECT         = var.project_id
     CLOUD_TASKS_LOCATION        = var.region
     CLOUD_TASKS_QUEUE           = module.tasks_queue.name
     CLOUD_TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
     PROJECTION_WORKER_URL       = "${local.worker_url}/tasks/wake"
-    WS_BACKPLANE                = var.ws_backplane
-    PUBSUB_TOPIC                = module.pubsub.name
-    VALORIZE_LOG_LEVEL          = var.log_level
+    # Statement imports: uploads in the bucket (imports.tf), processed by the command
+    # service's internal endpoint, called by a task on the same queue.
+    IMPORT_STORE_URL   = "gs://${google_storage_bucket.imports.name}"
+    IMPORT_TASK_URL    = "${local.command_url}/internal/imports/process"
+    IMPORT_TASKS_QUEUE = module.tasks_queue.name
+    WS_BACKPLANE       = var.ws_backplane
+    PUBSUB_PROJECT     = var.project_id
+    PUBSUB_TOPIC       = module.pubsub.name
+    VALORIZE_LOG_LEVEL = var.log_level
     # Per-instance pool; keep (sum of max instances) x (size + overflow) under the
     # database's max_connections.
     POSTGRES_POOL_SIZE         = tostring(var.db_pool_size)
@@ -158,7 +221,14 @@ locals {
     HOT_READS                 = "on"
     PROJECTION_LINGER_SECONDS = tostring(var.projection_linger_seconds)
     PROJECTION_POLL_MS        = tostring(var.projection_poll_ms)
+    # The client address for the per-address limits: the rightmost X-Forwarded-For entry
+    # not added by a proxy listed here (the load balancer's own address, Google's front
+    # ends). Left empty, every client would be the proxy in front of Cloud Run, and
+    # RATE_LIMIT_PER_ADDRESS would cap the whole world at 300 req/s per instance.
+    FORWARDED_ALLOW_IPS = join(",", concat([google_compute_global_address.edge.address], var.trusted_proxy_ranges))
   }
+
+  app_env = merge(local.tuning, local.deployment_env, var.env_overrides)
 
   app_secret_env = {
     POSTGRES_DSN  = google_secret_manager_secret.app["postgres-dsn"].secret_id
@@ -176,10 +246,11 @@ locals {
     # instance serves a few thousand per second and 250 in flight keep its p95 in the
     # tens of milliseconds. Instances scale out on CPU before either bound is reached.
     command = {
-      ingress          = var.enable_api_gateway ? "INGRESS_TRAFFIC_ALL" : "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
-      invokers         = var.enable_api_gateway ? local.apigw_invoker : local.public_invoker
-      cpu_idle         = true
-      concurrency      = 64
+      ingress  = var.enable_api_gateway ? "INGRESS_TRAFFIC_ALL" : "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+      invokers = var.enable_api_gateway ? local.apigw_invoker : local.public_invoker
+      cpu_idle = true
+      # COMMAND_THREADS per process, one process per vCPU (64 on the default 1 vCPU).
+      concurrency      = tonumber(local.app_env.COMMAND_THREADS) * tonumber(var.scaling.command.cpu)
       timeout_seconds  = 60
       session_affinity = false
       audiences        = []
@@ -235,6 +306,7 @@ module "service" {
   # One process per vCPU (each on its own SO_REUSEPORT socket, valorize/serving.py).
   env              = merge(local.app_env, { VALORIZE_PROCESSES = var.scaling[each.key].cpu })
   secret_env       = local.app_secret_env
+  secret_files     = local.server_cas_volume
   network          = google_compute_network.vpc.id
   subnetwork       = google_compute_subnetwork.run.id
   min_instances    = var.scaling[each.key].min
@@ -251,8 +323,11 @@ module "service" {
     google_project_service.apis,
     google_secret_manager_secret_version.postgres_dsn,
     google_secret_manager_secret_version.redis_url,
+    google_secret_manager_secret_version.server_cas,
     google_secret_manager_secret_iam_member.runtime,
     google_project_iam_member.runtime,
+    # The schema first: no revision of a new image serves before its migration ran.
+    terraform_data.migrate,
   ]
 }
 
@@ -265,22 +340,60 @@ module "migrate" {
   image                 = var.image
   args                  = ["migrate"]
   service_account_email = google_service_account.runtime.email
-  env                   = { VALORIZE_LOG_LEVEL = var.log_level }
-  secret_env            = local.app_secret_env
-  network               = google_compute_network.vpc.id
-  subnetwork            = google_compute_subnetwork.run.id
-  labels                = local.labels
+  # What `valorize migrate` reads (the event store and the read models; no Redis).
+  env = { for name in local.migrate_env : name => local.app_env[name] }
+  secret_env = {
+    POSTGRES_DSN  = local.app_secret_env.POSTGRES_DSN
+    READMODEL_DSN = local.app_secret_env.READMODEL_DSN
+  }
+  secret_files = local.server_cas_volume
+  network      = google_compute_network.vpc.id
+  subnetwork   = google_compute_subnetwork.run.id
+  labels       = local.labels
 
   depends_on = [
     google_project_service.apis,
     google_secret_manager_secret_version.postgres_dsn,
-    google_secret_manager_secret_version.redis_url,
+    google_secret_manager_secret_version.server_cas,
     google_secret_manager_secret_iam_member.runtime,
     google_project_iam_member.runtime,
   ]
 }
 
+locals {
+  migrate_env = [
+    "VALORIZE_LOG_LEVEL", "EVENTSTORE_SCHEMA", "READMODEL_SCHEMA",
+    "POSTGRES_POOL_SIZE", "POSTGRES_POOL_MAX_OVERFLOW",
+  ]
+}
+
+# Runs the migrate job on every new image, and waits for it, before any service rolls
+# (module.service depends on this): `valorize migrate` is idempotent and takes an
+# advisory lock, so a re-run or two deploys at once are safe. Needs gcloud, authenticated
+# as the deployer, where `terraform apply` runs; set var.run_migrations = false to run
+# `migrate_command` by hand instead (then before the services' apply).
+resource "terraform_data" "migrate" {
+  count            = var.run_migrations ? 1 : 0
+  triggers_replace = [var.image, module.migrate.id]
+
+  provisioner "local-exec" {
+    command = "gcloud run jobs execute ${module.migrate.name} --region ${var.region} --project ${var.project_id} --wait"
+  }
+}
+
 # ---- edge
+
+# The load balancer's address, here rather than in its module: the services name it as a
+# trusted proxy (FORWARDED_ALLOW_IPS), and the load balancer names the services.
+resource "google_compute_global_address" "edge" {
+  project = var.project_id
+  name    = "${var.name}-ip"
+}
+
+moved {
+  from = module.load_balancer.google_compute_global_address.this
+  to   = google_compute_global_address.edge
+}
 
 module "api_gateway" {
   source = "./modules/api_gateway"
@@ -320,6 +433,7 @@ module "load_balancer" {
   region                = var.region
   name                  = var.name
   domains               = var.domains
+  ip_address            = google_compute_global_address.edge.id
   query_service         = module.service["query"].name
   command_service       = module.service["command"].name
   gateway_service       = module.service["gateway"].name

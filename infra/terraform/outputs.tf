@@ -1,6 +1,6 @@
 output "load_balancer_ip" {
   description = "Point the DNS A record(s) of var.domains here."
-  value       = module.load_balancer.ip_address
+  value       = google_compute_global_address.edge.address
 }
 
 output "service_urls" {

@@ -70,6 +70,15 @@ variable "db_deletion_protection" {
   default = true
 }
 
+variable "db_max_connections" {
+  # Every service instance holds a pool per process (POSTGRES_POOL_SIZE + _MAX_OVERFLOW):
+  # tests/deploy checks that all of them at their max instances fit, with room for the
+  # migrate job and operators. Cloud SQL's own default follows the tier's memory.
+  description = "PostgreSQL max_connections."
+  type        = number
+  default     = 1000
+}
+
 variable "db_pool_size" {
   type    = number
   default = 5
@@ -222,4 +231,25 @@ variable "projection_poll_ms" {
   description = "How often the lingering worker polls the event store's head (milliseconds)."
   type        = number
   default     = 2
+}
+
+variable "trusted_proxy_ranges" {
+  # Google's front ends (the load balancer's proxies and health checkers) and the
+  # link-local address Cloud Run's own front end connects from. Besides these, the load
+  # balancer's address is trusted (main.tf).
+  description = "Proxies whose X-Forwarded-For entries the app skips to find the client address (FORWARDED_ALLOW_IPS)."
+  type        = list(string)
+  default     = ["35.191.0.0/16", "130.211.0.0/22", "169.254.0.0/16"]
+}
+
+variable "env_overrides" {
+  description = "Environment variables to set on every service over main.tf's (e.g. { COMMAND_THREADS = \"32\" })."
+  type        = map(string)
+  default     = {}
+}
+
+variable "run_migrations" {
+  description = "Run the migrate job (gcloud, waiting for it) on every new image before the services roll."
+  type        = bool
+  default     = true
 }

@@ -27,7 +27,10 @@ from psycopg_pool import ConnectionPool
 
 from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
-from projection_worker.runner import Positioned
+from projection_worker.projections.envelope_tables import EnvelopeStatements
+from projection_worker.projections.import_tables import import_handlers
+from projection_worker.projections.user_tables import UserStatements
+from projection_worker.runner import Positioned, ProjectionState, split_held
 from shared.adapters.copy_text import NULL, text
 from shared.adapters.readmodel_schema import flows_build, flows_recompute
 from shared.contracts import LEDGER_TABLES
@@ -53,8 +56,17 @@ class LedgerTables(PostgresBlueGreen):
         "transactions",
         "budgets",
         "monthly_flows",
+        "imports",
+        "import_rows",
+        "notifications",
+        "budget_allocations",
+        "budget_incomes",
     )
     DEFERRED_INDEXES = ("transactions_user_date_idx",)
+    # Called with a batch once it is committed to this (live) read model: the budget
+    # alerts' check (``projection_worker.budget_alerts``, set by the worker app). Clones
+    # (a rebuild's staging copy) have none.
+    after_batch: Callable[[Sequence[Positioned]], None] | None = None
 
     def __init__(self, pool: ConnectionPool, schema: str, *, flows_deferred: bool = False) -> None:
         """``flows_deferred``: a rebuild's staging copy derives ``monthly_flows`` once,
@@ -69,6 +81,7 @@ class LedgerTables(PostgresBlueGreen):
             User.Registered: self.sql.user_registered,
             Account.Opened: self.sql.account_opened,
             Account.Updated: self.sql.account_updated,
+            Account.CurrencyChanged: self.sql.account_currency_changed,
             Account.Closed: self.sql.account_closed,
             Category.Created: self.sql.category_created,
             Category.Updated: self.sql.category_updated,
@@ -79,6 +92,9 @@ class LedgerTables(PostgresBlueGreen):
             Budget.Reopened: self.sql.budget_reopened,
             Budget.Renamed: self.sql.budget_renamed,
             Budget.Deleted: self.sql.budget_deleted,
+            **import_handlers(self.sql.q),
+            **EnvelopeStatements(self.sql.q).handlers(),
+            **UserStatements(self.sql.q).handlers(),
         }
 
     def clone(self, schema: str) -> LedgerTables:
@@ -100,6 +116,12 @@ class LedgerTables(PostgresBlueGreen):
 
     def handles(self, event: object) -> bool:
         return type(event) is Transaction.Recorded or type(event) in self._handlers
+
+    def apply(self, batch: Sequence[Positioned], expected: ProjectionState) -> bool:
+        applied = super().apply(batch, expected)
+        if applied and self.after_batch is not None:
+            self.after_batch(split_held(batch, expected.parked, self.handles)[0])
+        return applied
 
     def writer(self, items: Sequence[Positioned]) -> Write:
         fold = _Fold(self.sql.copy_transactions)
@@ -158,11 +180,15 @@ class _Flows:
         self.delete, self.insert = flows_recompute(schema)
         self.old_months = SQL(
             "SELECT DISTINCT user_id, date_trunc('month', date AT TIME ZONE 'UTC')::date "
-            "FROM {}.transactions WHERE id = ANY(%s) OR account_id = ANY(%s)"
-        ).format(Identifier(schema))
+            "FROM {s}.transactions WHERE id = ANY(%s) OR account_id = ANY(%s) "
+            # A deleted category's months are the ones it has sums in (splits included).
+            "UNION SELECT user_id, month FROM {s}.monthly_flows WHERE category_id = ANY(%s)"
+        ).format(s=Identifier(schema))
 
-    def months_of(self, conn: Conn, txn_ids: list[Any], account_ids: list[Any]) -> set[Month]:
-        rows = conn.execute(self.old_months, (txn_ids, account_ids)).fetchall()
+    def months_of(
+        self, conn: Conn, txn_ids: list[Any], account_ids: list[Any], category_ids: list[Any]
+    ) -> set[Month]:
+        rows = conn.execute(self.old_months, (txn_ids, account_ids, category_ids)).fetchall()
         return {(row[0], row[1]) for row in rows}
 
     def recompute(self, conn: Conn, months: set[Month]) -> None:
@@ -181,15 +207,17 @@ class _Flows:
 class _Touched:
     """The (user, month) pairs whose sums a batch changes: the months its transactions
     land in (from the events) and the months they leave (read before the batch's writes:
-    an amended date, a deletion, an account closed with its transactions)."""
+    an amended date, a deletion, an account closed with its transactions, a category
+    deleted from under its transactions)."""
 
     months: set[Month]
     leaving: list[Any]  # transactions amended or deleted
     closed: list[Any]  # accounts closed
+    uncategorized: list[Any]  # categories deleted
 
     @classmethod
     def of(cls, items: Sequence[Positioned]) -> _Touched:
-        touched = cls(set(), [], [])
+        touched = cls(set(), [], [], [])
         for item in items:
             e = item.event
             if isinstance(e, Transaction.Recorded | Transaction.Amended):
@@ -198,11 +226,13 @@ class _Touched:
                 touched.leaving.append(e.originator_id)
             elif isinstance(e, Account.Closed):
                 touched.closed.append(e.originator_id)
+            elif isinstance(e, Category.Deleted):
+                touched.uncategorized.append(e.originator_id)
         return touched
 
     def before(self, conn: Conn, flows: _Flows) -> None:
-        if self.leaving or self.closed:
-            self.months |= flows.months_of(conn, self.leaving, self.closed)
+        if self.leaving or self.closed or self.uncategorized:
+            self.months |= flows.months_of(conn, self.leaving, self.closed, self.uncategorized)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +254,7 @@ def _transaction_line(row: list[Any]) -> str:
 
 
 # Events whose statements touch transactions by something else than their id.
-_CASCADES = frozenset({Account.Closed, Category.Deleted})
+_CASCADES = frozenset({Account.Closed, Category.Deleted, User.Deleted})
 
 
 class _Fold:
@@ -377,6 +407,18 @@ class _Statements:
                     "bank_id = %s WHERE id = %s"
                 ),
                 (e.name, e.number, e.type, e.bank_id, e.originator_id),
+            )
+        ]
+
+    def account_currency_changed(self, p: Positioned) -> list[Statement]:
+        e = p.event  # only ever on an account with no transactions: no balance to convert
+        return [
+            (
+                self.q(
+                    "UPDATE {s}.accounts SET name = %s, number = %s, currency = %s, "
+                    "type = %s, bank_id = %s WHERE id = %s"
+                ),
+                (e.name, e.number, e.currency, e.type, e.bank_id, e.originator_id),
             )
         ]
 

@@ -21,6 +21,7 @@ from projection_worker.runner import Positioned, ProjectionState, split_held
 from shared.adapters.backplane import LiveBatch, Publisher
 from shared.adapters.copy_text import json_field
 from shared.contracts import LIVE_LOG_TABLE, LIVE_STREAM
+from shared.domain.users import User
 from shared.live import PUBLIC, encode, public_message
 
 logger = logging.getLogger(__name__)
@@ -40,18 +41,22 @@ class LiveStream(PostgresBlueGreen):
         self._copy = SQL("COPY {}.{} (position, user_id, message) FROM STDIN").format(
             Identifier(schema), Identifier(LIVE_LOG_TABLE)
         )
+        # The tombstone of a user (``User.Deleted``): none of their messages remain.
+        self._purge = SQL("DELETE FROM {}.{} WHERE user_id = ANY(%s)").format(
+            Identifier(schema), Identifier(LIVE_LOG_TABLE)
+        )
 
     def clone(self, schema: str) -> LiveStream:
         # A rebuild never publishes: clients already received these messages live.
         return LiveStream(self.pool, schema, None)
 
     def handles(self, event: object) -> bool:
-        return type(event) in PUBLIC
+        return type(event) in PUBLIC or type(event) is User.Deleted
 
     def writer(self, items: Sequence[Positioned]) -> Write:
-        return self._writer(_messages(items))
+        return self._writer(_messages(items), _deleted(items))
 
-    def _writer(self, messages: list[tuple[str, dict[str, Any]]]) -> Write:
+    def _writer(self, messages: list[tuple[str, dict[str, Any]]], deleted: list[Any]) -> Write:
         lines = b"".join(
             b"%d\t%s\t%s\n" % (m["position"], user.encode(), json_field(encode(m)))
             for user, m in messages
@@ -61,13 +66,16 @@ class LiveStream(PostgresBlueGreen):
             if lines:
                 with conn.cursor() as cur, cur.copy(self._copy) as copy:
                     copy.write(lines)
+            if deleted:  # after the copy: a deleted user's messages of this batch go too
+                conn.execute(self._purge, (deleted,))
 
         return write
 
     def apply(self, batch: Sequence[Positioned], expected: ProjectionState) -> bool:
         live, held = split_held(batch, expected.parked, self.handles)
         messages = _messages(live)
-        if not self.cp.commit_batch(expected, batch[-1].position, self._writer(messages), held):
+        write = self._writer(messages, _deleted(live))
+        if not self.cp.commit_batch(expected, batch[-1].position, write, held):
             return False
         self._publish(LiveBatch(expected.position, batch[-1].position, messages))
         return True
@@ -76,7 +84,7 @@ class LiveStream(PostgresBlueGreen):
         """A released event reaches ``live_log`` late, below positions its user's sockets
         may have passed: gateways replay that user's sockets from just before it."""
         messages = _messages([item])
-        if not self.cp.release(item, self._writer(messages)):
+        if not self.cp.release(item, self._writer(messages, _deleted([item]))):
             return False
         if messages:
             user = messages[0][0]
@@ -101,3 +109,7 @@ def _messages(items: Sequence[Positioned]) -> list[tuple[str, dict[str, Any]]]:
         if public is not None:
             messages.append(public)
     return messages
+
+
+def _deleted(items: Sequence[Positioned]) -> list[Any]:
+    return [item.event.originator_id for item in items if type(item.event) is User.Deleted]

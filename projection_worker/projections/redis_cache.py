@@ -44,6 +44,7 @@ from shared.domain.banks import Bank
 from shared.domain.budgets import Budget
 from shared.domain.categories import Category
 from shared.domain.transactions import Transaction, type_name
+from shared.domain.users import User
 
 CHECKPOINT_KEY = checkpoint_key(REDIS_CACHE)
 VERSION_KEY = parked_version_key(REDIS_CACHE)
@@ -147,6 +148,24 @@ OPS.catdel = function(id, owner)
   end
   redis.call('DEL', set, P.category .. id)
   redis.call('SREM', P.owner_categories .. owner, id)
+end
+OPS.userdel = function(user, budgets, budget_prefix)
+  -- The tombstone of a user: every key of theirs goes (accounts with their
+  -- transactions, categories, budgets, then the per-user indexes).
+  for _, id in ipairs(redis.call('ZRANGE', P.user_accounts .. user, 0, -1)) do
+    OPS.acctclose(id, user)
+  end
+  for _, id in ipairs(redis.call('SMEMBERS', P.owner_categories .. user)) do
+    OPS.catdel(id, user)
+  end
+  for _, id in ipairs(redis.call('ZRANGE', budgets, 0, -1)) do
+    redis.call('DEL', budget_prefix .. id)
+  end
+  for _, m in ipairs(redis.call('ZRANGE', P.user_txns .. user, 0, -1)) do
+    redis.call('DEL', P.txn .. string.sub(m, ${id_at}))
+  end
+  redis.call('DEL', P.user_accounts .. user, P.owner_categories .. user, budgets,
+    P.user_txns .. user)
 end
 local function run_ops(first)
   local i = first
@@ -253,6 +272,7 @@ class _Effects:
             Bank.Registered: self.bank,
             Account.Opened: self.account_opened,
             Account.Updated: self.account_updated,
+            Account.CurrencyChanged: self.account_currency_changed,
             Account.Closed: lambda p: [["acctclose", p.event.originator_id, p.event.user_id]],
             Category.Created: self.category_created,
             Category.Updated: self.category_updated,
@@ -266,6 +286,7 @@ class _Effects:
             Budget.Deleted: lambda p: [
                 ["zrem", K["user_budgets"] + p.event.user_id, p.event.originator_id]
             ],
+            User.Deleted: self.user_deleted,
         }
 
     @staticmethod
@@ -286,6 +307,11 @@ class _Effects:
     def account_updated(p: Positioned) -> list[Op]:
         e, key = p.event, K["account"] + str(p.event.originator_id)
         return [["hupd", key, "k", e.type], _doc(key, docs.account(e))]
+
+    @staticmethod
+    def account_currency_changed(p: Positioned) -> list[Op]:
+        e, key = p.event, K["account"] + str(p.event.originator_id)
+        return [["hupd", key, "k", e.type, "y", e.currency], _doc(key, docs.account(e))]
 
     @staticmethod
     def category_created(p: Positioned) -> list[Op]:
@@ -342,6 +368,11 @@ class _Effects:
     @staticmethod
     def transaction_deleted(p: Positioned) -> list[Op]:
         return [["txdel", p.event.originator_id]]
+
+    @staticmethod
+    def user_deleted(p: Positioned) -> list[Op]:
+        user = str(p.event.originator_id)
+        return [["userdel", user, K["user_budgets"] + user, K["budget"]]]
 
     @staticmethod
     def budget_created(p: Positioned) -> list[Op]:
@@ -481,7 +512,20 @@ class RedisCache:
             args += [parked_list_key(REDIS_CACHE, partition_of(item.event)), item.position]
             args.append(_info(item, None))
         args += self._ops(live)
-        return bool(self._apply(keys=[CHECKPOINT_KEY, VERSION_KEY, INFO_KEY], args=args))
+        if not self._apply(keys=[CHECKPOINT_KEY, VERSION_KEY, INFO_KEY], args=args):
+            return False
+        self._forget_pages(live)
+        return True
+
+    def _forget_pages(self, items: Sequence[Positioned]) -> None:
+        """A deleted user's rendered pages (``pc:``) go too. Outside the script: a SCAN,
+        and pages are a cache that can no longer be served anyway (the user's version
+        moved, and their tokens are revoked)."""
+        for item in items:
+            if type(item.event) is User.Deleted:
+                pattern = f"{K['page']}{item.event.originator_id}:*"
+                for key in self.client.scan_iter(match=pattern, count=1000):
+                    self.client.delete(key)
 
     def park(self, item: Positioned, error: str, expected: ProjectionState) -> bool:
         partition = partition_of(item.event)

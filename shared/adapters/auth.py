@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
-import string
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,29 +16,29 @@ from psycopg.sql import SQL, Composed, Identifier
 from shared.adapters.ratelimit import TokenBuckets, TooManyRequestsError, check
 from shared.adapters.recorder import AUTH_TOKENS_TABLE
 from shared.domain.ids import parse_uuid
+from shared.domain.users import IssuedSecret, new_secret, sha256_hex
 
-_ALPHABET = string.ascii_letters + string.digits
+# Issuing a secret is the domain's (a token's plain text exists once, in its 201); those
+# names stay importable from here, where every service authenticates.
+__all__ = [
+    "Authenticator",
+    "Find",
+    "IssuedSecret",
+    "TokenCache",
+    "TokenLookup",
+    "TokenRecord",
+    "UnauthenticatedError",
+    "accepts",
+    "new_secret",
+    "record_of",
+    "sha256_hex",
+    "split_bearer",
+    "token_query",
+]
 
 
 class UnauthenticatedError(Exception):
     """No usable bearer token: missing, unknown, wrong, expired or revoked (a 401)."""
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedSecret:
-    plain: str
-    sha256: str
-
-
-def new_secret() -> IssuedSecret:
-    """A fresh secret: 40 random alphanumerics plus their crc32b, as Sanctum makes them."""
-    body = "".join(secrets.choice(_ALPHABET) for _ in range(40))
-    plain = body + format(zlib.crc32(body.encode()) & 0xFFFFFFFF, "08x")
-    return IssuedSecret(plain=plain, sha256=sha256_hex(plain))
-
-
-def sha256_hex(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def split_bearer(authorization: str | None) -> tuple[UUID, str] | None:

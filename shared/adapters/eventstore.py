@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol, cast
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import Application, project_aggregate
 from eventsourcing.persistence import (
-    Recording,
+    JSONTranscoder,
+    StoredEvent,
     Transcoder,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -26,10 +29,24 @@ from shared.adapters.recorder import AUTH_TOKENS_TABLE, TokenGrant, ValorizeReco
 from shared.adapters.transcoder import FastJSONTranscoder
 from shared.settings import Settings
 
-__all__ = ["AUTH_TOKENS_TABLE", "Ledger", "TokenGrant", "eventstore_env", "open_ledger"]
+__all__ = [
+    "AUTH_TOKENS_TABLE",
+    "BatchReads",
+    "Ledger",
+    "TokenGrant",
+    "eventstore_env",
+    "open_ledger",
+]
 
 APPLICATION_NAME = "valorize"
 EVENTS_TABLE = f"{APPLICATION_NAME}_events"
+
+
+class BatchReads(Protocol):
+    """What ``Ledger.aggregates`` needs of its recorder, beyond the library's interface:
+    ``ValorizeRecorder`` (PostgreSQL) and ``InMemoryRecorder`` (unit tests) have it."""
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]: ...
 
 
 class Ledger(Application[UUID]):
@@ -42,10 +59,43 @@ class Ledger(Application[UUID]):
         self.register_transcodings(transcoder)
         return transcoder
 
-    def append(self, *aggregates: Any, **kwargs: Any) -> int:
-        """Save the aggregates' pending events atomically; return the last global position."""
-        recordings: list[Recording[UUID]] = self.save(*aggregates, **kwargs)
-        return max(r.notification.id for r in recordings)
+    def append(self, *aggregates: Any, events: Sequence[Any] = (), **kwargs: Any) -> int:
+        """Append the aggregates' pending events, then ``events`` (creation events of new
+        aggregates, built without the aggregate), atomically; the last global position."""
+        collected = [e for a in aggregates for e in a.collect_events()]
+        return max(self.record([*collected, *events], **kwargs))
+
+    def record(self, events: Sequence[Any], **kwargs: Any) -> list[int]:
+        """Append these domain events atomically; their positions, in order.
+
+        ``save`` minus what this application never uses (no aggregate cache, snapshots or
+        ``notify`` hooks): no runtime ``Protocol`` check per event (about 25 us each on
+        Python 3.11), no ``Recording`` objects, and events encoded by ``_stored``. The
+        recorder, and so every invariant of an append, is the same.
+        """
+        if self.repository.cache is not None or self.snapshots is not None:
+            return [r.notification.id for r in self.save(*events, **kwargs)]
+        stored = [self._stored(e) for e in events]
+        return list(self.recorder.insert_events(stored, **kwargs) or ())
+
+    def _stored(self, event: Any) -> StoredEvent:
+        """``mapper.to_stored_event``, byte for byte, with orjson encoding the states made
+        only of JSON scalars and datetimes (tests/unit/test_stored_events.py compares)."""
+        mapper = self.mapper
+        if mapper.compressor is not None or mapper.cipher is not None:
+            return mapper.to_stored_event(event)
+        state = dict(vars(event))
+        originator_id = state.pop("originator_id")
+        originator_version = state.pop("originator_version")
+        class_version = getattr(type(event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=get_topic(type(event)),
+            state=_encode(mapper.transcoder, state),
+        )
 
     def connection(self) -> AbstractContextManager[Connection[DictRow]]:
         """A connection from the store's own pool (for the inline tables beside the events)."""
@@ -55,17 +105,43 @@ class Ledger(Application[UUID]):
 
     def aggregates(self, ids: Sequence[UUID]) -> dict[UUID, Any]:
         """The current state of each of these aggregates that exists, from one query."""
-        recorder = self.recorder
-        assert isinstance(recorder, ValorizeRecorder)
+        # A cast, not an isinstance check: this runs once per command (see BatchReads).
+        recorder = cast(BatchReads, self.recorder)
         events: dict[UUID, list[Any]] = {}
         for stored in recorder.select_events_of(ids):
-            events.setdefault(stored.originator_id, []).append(self.mapper.to_domain_event(stored))
+            event = self.mapper.to_domain_event(stored)
+            events.setdefault(event.originator_id, []).append(event)
         found = {i: project_aggregate(None, history) for i, history in events.items()}
         return {i: aggregate for i, aggregate in found.items() if aggregate is not None}
 
     def head(self) -> int:
         """The highest position in the store (0 when empty)."""
         return self.recorder.max_notification_id() or 0
+
+
+# Values orjson writes exactly as the library's ``json`` encoder does (compact, UTF-8);
+# datetimes go through the transcoder's own transcoding (``OPT_PASSTHROUGH_DATETIME``).
+_PLAIN = frozenset((str, int, bool, type(None), datetime))
+_INT64 = 1 << 63
+
+
+def _encode(transcoder: Transcoder, state: dict[str, Any]) -> bytes:
+    """The transcoder's encoding of ``state``; orjson's (about half the time) when every
+    value is a plain scalar, a datetime or an empty list, else the library's."""
+    for value in state.values():
+        kind = value.__class__
+        if kind not in _PLAIN and not (kind is list and not value):
+            return transcoder.encode(state)
+        if kind is int and not -_INT64 <= value < _INT64:
+            return transcoder.encode(state)
+    if not isinstance(transcoder, JSONTranscoder):
+        return transcoder.encode(state)
+    try:
+        return orjson.dumps(
+            state, default=transcoder._encode_obj, option=orjson.OPT_PASSTHROUGH_DATETIME
+        )
+    except orjson.JSONEncodeError:
+        return transcoder.encode(state)  # raises as the library would (e.g. lone surrogates)
 
 
 def eventstore_env(settings: Settings, *, create_table: bool = False) -> dict[str, str]:

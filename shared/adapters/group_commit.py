@@ -75,14 +75,16 @@ class GroupCommitter:
     def append(
         self,
         *aggregates: Any,
+        events: Sequence[Any] = (),
         token_grants: list[TokenGrant] | None = None,
         token_revocations: list[Any] | None = None,
         owner: Any = None,
     ) -> int:
-        """Like ``Ledger.append``: returns the last position of these aggregates' events.
-        ``owner`` (e.g. the user) is handed to ``on_commit`` with the position."""
-        events = [e for aggregate in aggregates for e in aggregate.collect_events()]
-        pending = _Pending(events, list(token_grants or ()), list(token_revocations or ()), owner)
+        """Like ``Ledger.append``: returns the last position of these aggregates' events
+        and ``events``. ``owner`` (e.g. the user) is handed to ``on_commit`` with it."""
+        collected = [e for aggregate in aggregates for e in aggregate.collect_events()]
+        grants, revocations = list(token_grants or ()), list(token_revocations or ())
+        pending = _Pending([*collected, *events], grants, revocations, owner)
         with self._lock:
             if self._closed:
                 raise RuntimeError("group committer closed")
@@ -150,12 +152,12 @@ class GroupCommitter:
         events = [e for pending in batch for e in pending.events]
         grants = [g for pending in batch for g in pending.grants]
         revoked = [r for pending in batch for r in pending.revocations]
-        recordings = self.ledger.save(*events, token_grants=grants, token_revocations=revoked)
+        positions = self.ledger.record(events, token_grants=grants, token_revocations=revoked)
         self.stats.transactions += 1
         self.stats.commands += len(batch)
         self.stats.events += len(events)
         offset = 0
         for pending in batch:
-            mine = recordings[offset : offset + len(pending.events)]
+            mine = positions[offset : offset + len(pending.events)]
             offset += len(pending.events)
-            pending.position = max((r.notification.id for r in mine), default=0)
+            pending.position = max(mine, default=0)

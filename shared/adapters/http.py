@@ -68,6 +68,14 @@ class InputInvalidError(Exception):
 MAX_DEPTH = 16
 
 
+# As the original's TrimStrings ``$except``: passwords are taken exactly as sent.
+_UNTRIMMED = frozenset({"password", "password_confirmation", "current_password"})
+
+
+def _untrimmed(key: str, value: Any) -> bool:
+    return key in _UNTRIMMED and isinstance(value, str) and not has_lone_surrogate(value)
+
+
 def _normalise(value: Any, path: tuple[str, ...] = ()) -> Any:
     """The original's global middleware trims strings and turns "" into null. Unpaired
     surrogates (valid JSON escapes, not text) are refused here, naming the field: past
@@ -84,7 +92,7 @@ def _normalise(value: Any, path: tuple[str, ...] = ()) -> Any:
     if isinstance(value, dict):
         if any(has_lone_surrogate(k) for k in value):
             raise BadRequestError(400, "The request body's keys must be valid Unicode text.")
-        return {k: _normalise(v, (*path, k)) for k, v in value.items()}
+        return {k: v if _untrimmed(k, v) else _normalise(v, (*path, k)) for k, v in value.items()}
     if isinstance(value, list):
         return [_normalise(v, (*path, str(i))) for i, v in enumerate(value)]
     return value

@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS {s}.users (
     email text NOT NULL,
     preferred_currency text NOT NULL
 );
+-- Null (auto-categorization off) for every user until one sets it: no rebuild needed.
+ALTER TABLE {s}.users ADD COLUMN IF NOT EXISTS auto_apply_threshold double precision;
 CREATE TABLE IF NOT EXISTS {s}.accounts (
     id uuid PRIMARY KEY,
     user_id uuid NOT NULL,
@@ -122,6 +124,24 @@ CREATE TABLE IF NOT EXISTS {s}.budgets (
     created_position bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS budgets_user_idx ON {s}.budgets (user_id);
+-- Budget envelopes (contract 3.4): what each budget is given per month (first day),
+-- and the user's monthly incomes (inherited by later months: read the latest <= month).
+CREATE TABLE IF NOT EXISTS {s}.budget_allocations (
+    budget_id uuid NOT NULL,
+    month date NOT NULL,
+    user_id uuid NOT NULL,
+    amount bigint NOT NULL,
+    PRIMARY KEY (budget_id, month)
+);
+CREATE INDEX IF NOT EXISTS budget_allocations_user_idx
+    ON {s}.budget_allocations (user_id, month);
+CREATE TABLE IF NOT EXISTS {s}.budget_incomes (
+    user_id uuid NOT NULL,
+    month date NOT NULL,
+    amount bigint NOT NULL,
+    currency text NOT NULL,
+    PRIMARY KEY (user_id, month)
+);
 CREATE TABLE IF NOT EXISTS {s}.live_log (
     position bigint PRIMARY KEY,
     user_id uuid NOT NULL,
@@ -135,7 +155,53 @@ CREATE TABLE IF NOT EXISTS {s}.memo_vectors (
     vector bytea NOT NULL,
     position bigint NOT NULL
 );
-CREATE INDEX IF NOT EXISTS memo_vectors_user_idx ON {s}.memo_vectors (user_id, position)
+CREATE INDEX IF NOT EXISTS memo_vectors_user_idx ON {s}.memo_vectors (user_id, position);
+-- Statement imports (ledger_tables): the import, and each staged row of its file.
+CREATE TABLE IF NOT EXISTS {s}.imports (
+    id uuid PRIMARY KEY,
+    user_id uuid NOT NULL,
+    file_name text NOT NULL,
+    extension text NOT NULL,
+    account_id uuid,
+    status text NOT NULL,
+    error text,
+    error_line integer,
+    new_count integer NOT NULL DEFAULT 0,
+    matched_count integer NOT NULL DEFAULT 0,
+    conflicted_count integer NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    started_position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS imports_user_idx ON {s}.imports (user_id, started_position);
+CREATE TABLE IF NOT EXISTS {s}.import_rows (
+    import_id uuid NOT NULL,
+    ordinal integer NOT NULL,
+    id uuid NOT NULL,
+    line integer NOT NULL,
+    fitid text NOT NULL,
+    date timestamptz NOT NULL,
+    amount bigint NOT NULL,
+    currency text NOT NULL,
+    memo text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    transaction_id uuid NOT NULL,
+    resolution text,
+    PRIMARY KEY (import_id, ordinal)
+);
+-- Notifications (ledger_tables): kind + data, read_at set by Read or an inbox's AllRead.
+CREATE TABLE IF NOT EXISTS {s}.notifications (
+    id uuid PRIMARY KEY,
+    user_id uuid NOT NULL,
+    kind text NOT NULL,
+    data jsonb NOT NULL,
+    read_at timestamptz,
+    created_at timestamptz NOT NULL,
+    created_position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notifications_user_idx
+    ON {s}.notifications (user_id, created_position)
 """
 
 
@@ -209,3 +275,35 @@ def auth_tokens_ddl(schema: str) -> Composed:
         " expires_at timestamptz, revoked_at timestamptz,"
         " created_at timestamptz NOT NULL DEFAULT now())"
     ).format(Identifier(schema))
+
+
+def envelope_sums(user: str, month: str) -> str:
+    """SQL select-list text: what envelope ``b`` (a ``budgets`` row) holds in ``month``, as
+    ``budgeted``, ``given_before``, ``spent`` and ``spent_before``; its rollover is
+    ``given_before - spent_before`` (every earlier month's allocations less its spending)
+    and its remaining ``rollover + budgeted - spent``. Spending is the debits of the
+    budget's category in ``p.currency`` (the user's preferred currency, from the
+    enclosing query), splits counted by their own category (``monthly_flows``).
+
+    ``user`` and ``month`` are SQL expressions (a column or a placeholder); the text keeps
+    ``{s}`` for the read-model schema, to be composed by the caller. The budget page
+    (query_service) and the budget alerts (projection_worker) both use it, so an alert
+    fires exactly when the page shows a negative remaining."""
+    spent = (
+        "COALESCE((SELECT sum(f.debits) FROM {s}.monthly_flows f WHERE f.user_id = $USER "
+        "AND f.category_id = b.category_id AND f.currency = p.currency AND f.month $OP $MONTH), 0)"
+    )
+    given = (
+        "COALESCE((SELECT sum(a.amount) FROM {s}.budget_allocations a "
+        "WHERE a.budget_id = b.id AND a.month $OP $MONTH), 0)"
+    )
+    columns = [
+        (given, "=", "budgeted"),
+        (given, "<", "given_before"),
+        (spent, "=", "spent"),
+        (spent, "<", "spent_before"),
+    ]
+    return ", ".join(
+        text.replace("$USER", user).replace("$MONTH", month).replace("$OP", op) + " AS " + name
+        for text, op, name in columns
+    )

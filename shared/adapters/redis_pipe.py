@@ -12,14 +12,20 @@ back in, builds a command object and parses through several layers for every cal
 
 Failures are the caller's to handle: a lost connection fails every pending call with
 ``ConnectionError`` and the next call reconnects.
+
+``rediss://`` URLs connect over TLS, read as redis-py reads them: ``ssl_ca_certs`` (the
+CA file to verify the server with) and ``ssl_check_hostname`` (production's Memorystore
+names no IP in its certificate, so Terraform's URL turns it off).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import ssl
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import hiredis
 
@@ -34,6 +40,7 @@ class _Protocol(asyncio.Protocol):
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.transport: Any = None  # uvloop's transports are not asyncio.Transport
         self.lost: BaseException | None = None
+        self.gone = asyncio.Event()  # connection_lost ran: the socket is closed
         # Commands of one turn of the event loop go out in one write (one system call
         # for every request that asked meanwhile, not one each).
         self.outgoing: list[bytes] = []
@@ -59,10 +66,26 @@ class _Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = exc or ConnectionError("redis closed the connection")
+        self.gone.set()
         while self.waiting:
             waiter = self.waiting.popleft()
             if not waiter.done():
                 waiter.set_exception(ConnectionError("redis connection lost"))
+
+
+FALSE = frozenset({"0", "F", "FALSE", "N", "NO"})  # redis-py's reading of a URL flag
+
+
+def tls_context(url: str) -> ssl.SSLContext | None:
+    """The TLS context a ``rediss://`` URL asks for (None for ``redis://``): the server's
+    certificate always verified, against ``ssl_ca_certs`` or the system's CAs."""
+    parts = urlsplit(url)
+    if parts.scheme != "rediss":
+        return None
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    context = ssl.create_default_context(cafile=query.get("ssl_ca_certs") or None)
+    context.check_hostname = query.get("ssl_check_hostname", "true").upper() not in FALSE
+    return context
 
 
 class PipelinedRedis:
@@ -73,6 +96,7 @@ class PipelinedRedis:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 6379
         self.db = int(parts.path.strip("/") or 0)
         self.password = parts.password
+        self.tls = tls_context(url)
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Lock | None = None
 
@@ -84,7 +108,9 @@ class PipelinedRedis:
         async with self._connecting:
             if self._protocol is None or self._protocol.lost is not None:
                 loop = asyncio.get_running_loop()
-                _, made = await loop.create_connection(_Protocol, self.host, self.port)
+                _, made = await loop.create_connection(
+                    _Protocol, self.host, self.port, ssl=self.tls
+                )
                 self._protocol = made
                 if self.password:
                     await self._send(made, "AUTH", self.password)
@@ -110,6 +136,12 @@ class PipelinedRedis:
         return await self._send(protocol, *args)
 
     async def close(self) -> None:
-        if self._protocol is not None and self._protocol.transport is not None:
-            self._protocol.transport.close()
-        self._protocol = None
+        """Close the connection and wait (a second at most) until its socket is closed:
+        over TLS that comes after the TLS shutdown, and a loop that ends before it
+        leaves the socket open."""
+        protocol, self._protocol = self._protocol, None
+        if protocol is None or protocol.transport is None:
+            return
+        protocol.transport.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(protocol.gone.wait(), timeout=1.0)

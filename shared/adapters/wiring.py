@@ -68,13 +68,17 @@ def wakeup_from(settings: Settings) -> Wakeup:
 def publisher_from(settings: Settings, redis: Any) -> Publisher:
     """The live backplane: Redis by default, Google Pub/Sub when ``WS_BACKPLANE=pubsub``."""
     if settings.backplane == "pubsub":
-        return PubSubPublisher(settings.pubsub_project, settings.pubsub_topic)
+        return PubSubPublisher(
+            settings.pubsub_project, settings.pubsub_topic, settings.pubsub_emulator_host or None
+        )
     return RedisPublisher(redis)
 
 
 def subscriber_from(settings: Settings) -> Subscriber:
     if settings.backplane == "pubsub":
-        return PubSubSubscriber(settings.pubsub_project, settings.pubsub_topic)
+        return PubSubSubscriber(
+            settings.pubsub_project, settings.pubsub_topic, settings.pubsub_emulator_host or None
+        )
     return RedisSubscriber(settings.redis_url)
 
 

@@ -16,6 +16,9 @@ class Model(StrEnum):
     BUDGET = "Budget"
     USER = "User"
     TOKEN = "PersonalAccessToken"  # noqa: S105 (a model name, as Sanctum calls it)
+    IMPORT = "Import"
+    IMPORT_TRANSACTION = "ImportTransaction"
+    NOTIFICATION = "DatabaseNotification"
 
 
 class DomainError(Exception):
@@ -49,6 +52,14 @@ class CategoryNotFoundError(DomainError):
 
     def __init__(self) -> None:
         super().__init__("Category not found.")
+
+
+class ConcurrentChangeError(DomainError):
+    """Another command changed one of these aggregates first (optimistic concurrency):
+    nothing was written, and the client may simply retry."""
+
+    def __init__(self) -> None:
+        super().__init__("The resource was changed by a concurrent request. Please retry.")
 
 
 class IdempotencyKeyReusedError(DomainError):

@@ -82,9 +82,14 @@ class Transaction(Aggregate):
             state["source"] = "api"
 
     class Amended(Aggregate.Event):
-        """The new state; ``previous_amount`` lets balance consumers apply new minus old."""
+        """The new state; ``previous_amount`` lets balance consumers apply new minus old.
 
-        class_version = 1
+        v2 added ``categorized_by``: None for a change made by the user, else who set the
+        category and why (``{"by": "auto", "category_id", "confidence", "source",
+        "threshold"}`` when the projection worker applied a suggestion; see README,
+        "Automatic categorization")."""
+
+        class_version = 2
         user_id: str
         account_id: str
         currency: str
@@ -94,6 +99,11 @@ class Transaction(Aggregate):
         date: datetime
         memo: str | None
         splits: list[dict[str, Any]]
+        categorized_by: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["categorized_by"] = None  # before auto-categorization: always the user
 
     class Deleted(Aggregate.Event):
         class_version = 1
@@ -140,6 +150,7 @@ class Transaction(Aggregate):
         date: datetime,
         memo: str | None,
         splits: list[dict[str, Any]],
+        categorized_by: dict[str, Any] | None = None,
     ) -> None:
         self._amend(
             user_id=self.user_id,
@@ -151,6 +162,7 @@ class Transaction(Aggregate):
             date=date,
             memo=memo,
             splits=splits,
+            categorized_by=categorized_by,
         )
 
     @event(Amended)
@@ -165,9 +177,11 @@ class Transaction(Aggregate):
         date: datetime,
         memo: str | None,
         splits: list[dict[str, Any]],
+        categorized_by: dict[str, Any] | None = None,
     ) -> None:
-        # Carried by the event so consumers (balances, live stream) need no other state.
-        del user_id, account_id, currency, previous_amount
+        # Carried by the event so consumers (balances, live stream) need no other state;
+        # ``categorized_by`` is for the audit trail only.
+        del user_id, account_id, currency, previous_amount, categorized_by
         self.category_id = category_id
         self.amount = amount
         self.date = date

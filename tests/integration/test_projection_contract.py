@@ -143,6 +143,17 @@ def _changes(api: httpx.Client, user: Provisioned) -> None:
     assert response.status_code == 200, response.text
     rh.delete(api, user, f"/api/accounts/{doomed}")
     rh.delete(api, user, f"/api/categories/{category}")
+    _auto_categorized(api, user, account)
+
+
+def _auto_categorized(api: httpx.Client, user: Provisioned, account: str) -> None:
+    """A threshold set (``User.AutoCategorizationSet``) and a ride the worker categorizes
+    (``Transaction.Amended`` with ``categorized_by``), in the history before it is read."""
+    path, body = "/api/settings/categorization", {"auto_apply_threshold": 0.5}
+    assert api.put(path, json=body, headers=user.headers).status_code == 200
+    assert rh.get_json(api, user, "/api/settings/profile")["auto_apply_threshold"] == 0.5
+    ride = rh.record(api, user, account, -2350, memo="PAG*UBER TRIP SAO PAULO")
+    rh.poll(lambda: rh.get_json(api, user, f"/api/transactions/{ride}")["category"], timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -432,7 +432,7 @@ def test_suggestions_rank_the_category_of_similar_memos_first(
 
     data = rh.poll(suggestions, timeout=10)
     for item in data:
-        assert list(item) == ["category", "score"], item
+        assert list(item) == ["category", "score", "confidence", "source"], item
         rh.assert_category_shape(item["category"])
         assert isinstance(item["score"], float), item
     assert data[0]["category"] == rh.get_json(api, user, f"/api/categories/{bakery}")

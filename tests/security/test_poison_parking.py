@@ -76,6 +76,7 @@ def _poison_for(ledger: Ledger, user: Provisioned, txn_id: str) -> int:
         date=txn.date,
         memo="poison",
         splits=[],
+        categorized_by=None,
     )
     return max(r.notification.id for r in ledger.save(event))
 

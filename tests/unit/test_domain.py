@@ -66,7 +66,7 @@ def test_palette_keeps_one_category_per_color() -> None:
     assert "red" not in palette.colors
 
 
-def test_account_currency_cannot_change() -> None:
+def test_account_currency_cannot_change_once_used() -> None:
     account = Account(
         id=uuid4(),
         user_id="u",
@@ -78,6 +78,7 @@ def test_account_currency_cannot_change() -> None:
     )
     account.update(name="Renamed", number="123", currency="BRL", type="savings", bank_id="b")
     assert account.name == "Renamed"
+    assert account.use()
     with pytest.raises(RuleViolationError):
         account.update(name="x", number=None, currency="USD", type="savings", bank_id="b")
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from command_service.commands import RecordTransaction, parse
+from command_service.schemas import RecordTransactionBody, parse
 from query_service.paginator import paginate
 from shared.adapters.embedding import HashedNgrams
 from shared.adapters.http import InputInvalidError, validation_body
@@ -36,19 +36,21 @@ def _txn(**overrides: Any) -> dict[str, Any]:
     ],
 )
 def test_dates_are_parsed_to_utc_instants(raw: str, expected: datetime) -> None:
-    assert parse(RecordTransaction, _txn(date=raw)).date == expected
+    assert parse(RecordTransactionBody, _txn(date=raw)).date == expected
 
 
 @pytest.mark.parametrize("raw", ["2025-13-45", "yesterday", "", "1800-01-01", 20250115])
 def test_bad_dates_are_field_errors(raw: object) -> None:
     with pytest.raises(InputInvalidError) as invalid:
-        parse(RecordTransaction, _txn(date=raw))
+        parse(RecordTransactionBody, _txn(date=raw))
     assert list(invalid.value.errors) == ["date"]
 
 
 def test_errors_are_laravel_shaped() -> None:
     with pytest.raises(InputInvalidError) as invalid:
-        parse(RecordTransaction, {"amount": {"value": "x", "currency": "XXX"}, "memo": "a" * 300})
+        parse(
+            RecordTransactionBody, {"amount": {"value": "x", "currency": "XXX"}, "memo": "a" * 300}
+        )
     body = validation_body(invalid.value.errors)
     assert set(body["errors"]) == {"account_id", "amount.value", "amount.currency", "date", "memo"}
     assert body["errors"]["account_id"] == ["The account id field is required."]
@@ -58,7 +60,7 @@ def test_errors_are_laravel_shaped() -> None:
 def test_amount_bounds_and_integrality() -> None:
     for value in (2**31, -(2**31), 1.5, True):
         with pytest.raises(InputInvalidError):
-            parse(RecordTransaction, _txn(amount={"value": value, "currency": "BRL"}))
+            parse(RecordTransactionBody, _txn(amount={"value": value, "currency": "BRL"}))
 
 
 def test_paginator_matches_laravel_shape_and_window() -> None:

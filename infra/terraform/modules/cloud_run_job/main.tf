@@ -23,6 +23,20 @@ resource "google_cloud_run_v2_job" "this" {
       timeout         = "${var.timeout_seconds}s"
       max_retries     = var.max_retries
 
+      dynamic "volumes" {
+        for_each = var.secret_files
+        content {
+          name = volumes.key
+          secret {
+            secret = volumes.value.secret
+            items {
+              version = "latest"
+              path    = volumes.value.file
+            }
+          }
+        }
+      }
+
       vpc_access {
         egress = "PRIVATE_RANGES_ONLY"
         network_interfaces {
@@ -47,6 +61,14 @@ resource "google_cloud_run_v2_job" "this" {
           content {
             name  = env.key
             value = env.value
+          }
+        }
+
+        dynamic "volume_mounts" {
+          for_each = var.secret_files
+          content {
+            name       = volume_mounts.key
+            mount_path = volume_mounts.value.mount_path
           }
         }
 

@@ -60,3 +60,13 @@ variable "labels" {
   type    = map(string)
   default = {}
 }
+
+variable "secret_files" {
+  description = "Secrets mounted as files: volume name => { secret id, directory, file name } (latest version)."
+  type = map(object({
+    secret     = string
+    mount_path = string
+    file       = string
+  }))
+  default = {}
+}

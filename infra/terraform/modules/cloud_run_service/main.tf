@@ -27,6 +27,20 @@ resource "google_cloud_run_v2_service" "this" {
       max_instance_count = var.max_instances
     }
 
+    dynamic "volumes" {
+      for_each = var.secret_files
+      content {
+        name = volumes.key
+        secret {
+          secret = volumes.value.secret
+          items {
+            version = "latest"
+            path    = volumes.value.file
+          }
+        }
+      }
+    }
+
     # Direct VPC egress: private IPs of Cloud SQL and Memorystore.
     vpc_access {
       egress = "PRIVATE_RANGES_ONLY"
@@ -71,6 +85,14 @@ resource "google_cloud_run_v2_service" "this" {
               version = "latest"
             }
           }
+        }
+      }
+
+      dynamic "volume_mounts" {
+        for_each = var.secret_files
+        content {
+          name       = volume_mounts.key
+          mount_path = volume_mounts.value.mount_path
         }
       }
 

@@ -1,4 +1,5 @@
-# Cloud SQL for PostgreSQL 17, Enterprise Plus, HA (REGIONAL), private IP only.
+# Cloud SQL for PostgreSQL 17, Enterprise Plus, HA (REGIONAL), private IP only, TLS only
+# (clients verify the server against server_ca_cert: sslmode=verify-ca).
 # Event store and read models share the database (read models in their own schema).
 
 terraform {
@@ -23,6 +24,38 @@ resource "google_sql_database_instance" "this" {
     disk_autoresize             = true
     deletion_protection_enabled = var.deletion_protection
     user_labels                 = var.labels
+
+    # Who connected and when they left, checkpoints, lock waits over deadlock_timeout
+    # (1 s), and the statement of every error: the record an incident review needs, at a
+    # few lines per connection (the services pool theirs).
+    database_flags {
+      name  = "log_connections"
+      value = "on"
+    }
+    database_flags {
+      name  = "log_disconnections"
+      value = "on"
+    }
+    database_flags {
+      name  = "log_checkpoints"
+      value = "on"
+    }
+    database_flags {
+      name  = "log_lock_waits"
+      value = "on"
+    }
+    database_flags {
+      name  = "log_min_error_statement"
+      value = "error" # PostgreSQL's default, stated
+    }
+
+    dynamic "database_flags" {
+      for_each = var.database_flags
+      content {
+        name  = database_flags.key
+        value = database_flags.value
+      }
+    }
 
     ip_configuration {
       ipv4_enabled                                  = false

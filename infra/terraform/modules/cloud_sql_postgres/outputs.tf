@@ -17,3 +17,8 @@ output "database_name" {
 output "user_name" {
   value = google_sql_user.app.name
 }
+
+output "server_ca_cert" {
+  description = "PEM of the CA that signed the instance's server certificate (sslrootcert)."
+  value       = google_sql_database_instance.this.server_ca_cert[0].cert
+}

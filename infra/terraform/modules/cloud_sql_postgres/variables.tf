@@ -54,3 +54,9 @@ variable "labels" {
   type    = map(string)
   default = {}
 }
+
+variable "database_flags" {
+  description = "PostgreSQL flags (name => value)."
+  type        = map(string)
+  default     = {}
+}

@@ -165,11 +165,6 @@ resource "google_compute_url_map" "http_redirect" {
   }
 }
 
-resource "google_compute_global_address" "this" {
-  project = var.project_id
-  name    = "${var.name}-ip"
-}
-
 resource "google_compute_managed_ssl_certificate" "this" {
   project = var.project_id
   # Certificates are immutable: a new name per domain set, swapped in before the old one goes.
@@ -202,7 +197,7 @@ resource "google_compute_global_forwarding_rule" "https" {
   name                  = "${var.name}-https"
   load_balancing_scheme = "EXTERNAL_MANAGED"
   ip_protocol           = "TCP"
-  ip_address            = google_compute_global_address.this.id
+  ip_address            = var.ip_address
   port_range            = "443"
   target                = google_compute_target_https_proxy.this.id
 }
@@ -212,7 +207,7 @@ resource "google_compute_global_forwarding_rule" "http" {
   name                  = "${var.name}-http"
   load_balancing_scheme = "EXTERNAL_MANAGED"
   ip_protocol           = "TCP"
-  ip_address            = google_compute_global_address.this.id
+  ip_address            = var.ip_address
   port_range            = "80"
   target                = google_compute_target_http_proxy.redirect.id
 }

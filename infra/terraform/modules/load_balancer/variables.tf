@@ -12,6 +12,11 @@ variable "name" {
   default = "valorize"
 }
 
+variable "ip_address" {
+  description = "The global address (id) the forwarding rules listen on."
+  type        = string
+}
+
 variable "domains" {
   description = "Domains for the Google-managed certificate (DNS A records must point at the LB IP)."
   type        = list(string)

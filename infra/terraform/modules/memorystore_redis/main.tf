@@ -1,5 +1,7 @@
 # Memorystore for Redis, STANDARD_HA (primary + replica, automatic failover),
-# reachable only through private services access. AUTH on; no TLS (private network).
+# reachable only through private services access. AUTH on, and TLS (SERVER_AUTHENTICATION:
+# port 6378, clients verify the server against server_ca_certs): AUTH alone would send the
+# password, and every user's cached data, in clear over the VPC.
 
 terraform {
   required_providers {
@@ -17,7 +19,7 @@ resource "google_redis_instance" "this" {
   authorized_network      = var.network_id
   connect_mode            = "PRIVATE_SERVICE_ACCESS"
   auth_enabled            = true
-  transit_encryption_mode = "DISABLED"
+  transit_encryption_mode = "SERVER_AUTHENTICATION"
   labels                  = var.labels
 
   maintenance_policy {
