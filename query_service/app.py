@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 
 from query_service.auth import AsyncTokens
 from query_service.dashboards import Dashboards
-from query_service.endpoints import LISTINGS, ROUTES, Readers
+from query_service.endpoints import KEPT, LISTINGS, ROUTES, Readers
 from query_service.envelope_endpoints import ENVELOPE_ROUTES
 from query_service.envelopes import Envelopes
 from query_service.errors import EXCEPTION_HANDLERS
@@ -28,7 +28,7 @@ from shared.adapters.http import address_limit
 from shared.adapters.ratelimit import auth_failures, per_token
 from shared.adapters.redis_pipe import PipelinedRedis
 from shared.adapters.vectors import search_on_one_thread
-from shared.adapters.wiring import async_pool, async_redis, settle_heap
+from shared.adapters.wiring import async_pool, settle_heap
 from shared.categorize import Categorizer
 from shared.contracts import LEDGER_TABLES
 from shared.settings import Settings, get_settings
@@ -51,16 +51,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 # auth_tokens sits beside the events (inline projection): its own small pool.
                 tokens_pool = await async_pool(settings.postgres_dsn, 4, dict_rows=True)
                 stack.push_async_callback(tokens_pool.close)
-            redis = async_redis(settings.redis_url) if settings.redis_url else None
-            if redis is not None:
-                stack.push_async_callback(redis.aclose)
+            # One pipelined connection for the write marks and the hot read model.
+            pipe = PipelinedRedis(settings.redis_url) if settings.redis_url else None
+            if pipe is not None:
+                stack.push_async_callback(pipe.close)
             watch = CheckpointWatch(
-                reads, settings.readmodel_schema, LEDGER_TABLES, redis, settings.read_wait_seconds
+                reads, settings.readmodel_schema, LEDGER_TABLES, pipe, settings.read_wait_seconds
             )
             hot: HotReads | None = None
-            if settings.redis_url and settings.hot_reads:
-                pipe = PipelinedRedis(settings.redis_url)
-                stack.push_async_callback(pipe.close)
+            if pipe is not None and settings.hot_reads:
                 # Never below what the SQL model had applied when this process started.
                 hot = HotReads(pipe, floor=await watch.refresh())
             queries = Queries(reads, settings.readmodel_schema)
@@ -85,5 +84,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[*ENVELOPE_ROUTES, *ROUTES, *IMPORT_ROUTES, *USER_ROUTES],
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[*address_limit(settings), Middleware(FastPath, listings=LISTINGS)],
+        middleware=[*address_limit(settings), Middleware(FastPath, listings=LISTINGS, kept=KEPT)],
     )

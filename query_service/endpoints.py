@@ -22,7 +22,7 @@ from query_service import dashboard_json
 from query_service.auth import AsyncTokens
 from query_service.dashboards import TOP_CATEGORIES, Dashboards
 from query_service.envelopes import Envelopes
-from query_service.fast_path import HOT_TRIED, Listings, Plan
+from query_service.fast_path import HOT_TRIED, Kept, Listings, Plan
 from query_service.filters import (
     AccountFilters,
     CategoryFilters,
@@ -367,7 +367,30 @@ async def dashboard(request: Request) -> Response:
         overview = await readers.dashboards.overview(caller.user_id, month)
         return dashboard_json.overview_json(overview, month, today, TOP_CATEGORIES)
 
-    return await _kept(readers, caller, ("dashboard", month, today), answer)
+    return await _kept(readers, caller, _dashboard_key(month, today), answer)
+
+
+def _dashboard_key(month: date, today: date) -> Hashable:
+    return ("dashboard", month, today)  # today: the trend and "recent" depend on it
+
+
+async def _kept_dashboard(
+    readers: Readers, user: UUID, explicit: int, query: bytes
+) -> tuple[bytes, dict[str, str]] | None:
+    """The fast path's dashboard: a kept answer, exactly as ``dashboard`` would serve it,
+    or None (anything else goes on to ``dashboard``)."""
+    today = _today()
+    try:
+        month = month_filter(QueryParams(query), today)
+    except InputInvalidError:
+        return None
+    fresh = await _fresh(readers, Caller(user, explicit))
+    body = readers.kept.get((user, _dashboard_key(month, today)), fresh)
+    return None if body is None else (body, _headers(fresh))
+
+
+# Kept answers the fast path (query_service.fast_path) may serve before routing.
+KEPT: Kept = {"/api/dashboard": _kept_dashboard}
 
 
 async def transactions_summary(request: Request) -> Response:

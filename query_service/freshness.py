@@ -18,6 +18,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import AsyncConnectionPool
 
+from shared.adapters.redis_pipe import PipelinedRedis
 from shared.contracts import CHECKPOINTS_TABLE, HEAD_MARK_KEY, PARKED_TABLE, write_mark_key
 
 logger = logging.getLogger(__name__)
@@ -50,9 +51,11 @@ class CheckpointWatch:
         pool: AsyncConnectionPool[Any],
         schema: str,
         projection: str,
-        redis: Any | None,
+        redis: PipelinedRedis | None,
         timeout: float,
     ) -> None:
+        # The marks are read on the pipelined connection: redis-py's asyncio client cost
+        # more Python per GET than a kept answer's whole response.
         self.pool, self.redis, self.timeout = pool, redis, timeout
         self.projection = projection
         self.applied = 0
@@ -86,10 +89,10 @@ class CheckpointWatch:
             return min(explicit, self.applied), 0
         try:
             if explicit > self.applied:
-                marked, head = await self.redis.mget(write_mark_key(user_id), HEAD_MARK_KEY)
+                marked, head = await self.redis.call("MGET", write_mark_key(user_id), HEAD_MARK_KEY)
                 explicit = min(explicit, int(head or 0))
             else:
-                marked = await self.redis.get(write_mark_key(user_id))
+                marked = await self.redis.call("GET", write_mark_key(user_id))
         except Exception:  # a cache outage costs freshness, not availability
             logger.warning("write marks unavailable", exc_info=True)
             return min(explicit, self.applied), 0

@@ -32,7 +32,7 @@ from projection_worker.projections.import_tables import import_handlers
 from projection_worker.projections.user_tables import UserStatements
 from projection_worker.runner import Positioned, ProjectionState, split_held
 from shared.adapters.copy_text import NULL, text
-from shared.adapters.readmodel_schema import flows_build, flows_recompute
+from shared.adapters.readmodel_schema import flows_add, flows_build, flows_recompute
 from shared.contracts import LEDGER_TABLES
 from shared.domain.accounts import Account
 from shared.domain.banks import Bank
@@ -154,7 +154,9 @@ class LedgerTables(PostgresBlueGreen):
                     # Runs of the same statement go as one executemany; order is kept.
                     for sql, run in itertools.groupby(step, key=lambda s: s[0]):
                         cur.executemany(sql, [params for _, params in run])
-            if touched is not None:
+            if touched is not None and touched.only_added:
+                flows.add(conn, touched.added)
+            elif touched is not None:
                 flows.recompute(conn, touched.months)
 
         return write
@@ -165,6 +167,9 @@ class LedgerTables(PostgresBlueGreen):
 
 
 Month = tuple[Any, date]  # (user id, first day of a UTC month)
+FlowKey = tuple[
+    Any, date, Any, Any, str
+]  # monthly_flows' key: user, month, account, category, currency
 
 
 def month_of(when: datetime) -> date:
@@ -178,6 +183,7 @@ class _Flows:
     def __init__(self, schema: str) -> None:
         self.schema = schema
         self.delete, self.insert = flows_recompute(schema)
+        self.add_sql = flows_add(schema)
         self.old_months = SQL(
             "SELECT DISTINCT user_id, date_trunc('month', date AT TIME ZONE 'UTC')::date "
             "FROM {s}.transactions WHERE id = ANY(%s) OR account_id = ANY(%s) "
@@ -198,6 +204,15 @@ class _Flows:
         conn.execute(self.delete, (users, firsts))
         conn.execute(self.insert, (users, firsts))
 
+    def add(self, conn: Conn, deltas: dict[FlowKey, list[int]]) -> None:
+        if not deltas:
+            return
+        columns: list[list[Any]] = [[] for _ in range(7)]
+        for key, sums in deltas.items():
+            for column, value in zip(columns, (*key, *sums), strict=True):
+                column.append(value)
+        conn.execute(self.add_sql, columns)
+
     def build(self, conn: Conn) -> None:
         for statement in flows_build(self.schema):
             conn.execute(statement)
@@ -214,21 +229,46 @@ class _Touched:
     leaving: list[Any]  # transactions amended or deleted
     closed: list[Any]  # accounts closed
     uncategorized: list[Any]  # categories deleted
+    # What the batch's new transactions add, per monthly_flows key: [debits, credits].
+    # Used instead of recomputing when the batch only adds (the common case: deriving a
+    # month again costs a scan of it, per batch, for every month a backlog touches).
+    added: dict[FlowKey, list[int]]
+    erased: bool = False  # a user deleted (their rows go, whatever came before)
+
+    @property
+    def only_added(self) -> bool:
+        return not (self.leaving or self.closed or self.uncategorized or self.erased)
 
     @classmethod
     def of(cls, items: Sequence[Positioned]) -> _Touched:
-        touched = cls(set(), [], [], [])
+        touched = cls(set(), [], [], [], {})
         for item in items:
             e = item.event
             if isinstance(e, Transaction.Recorded | Transaction.Amended):
                 touched.months.add((UUID(e.user_id), month_of(e.date)))
+            if isinstance(e, Transaction.Recorded):
+                touched.add(e)
             if isinstance(e, Transaction.Amended | Transaction.Deleted):
                 touched.leaving.append(e.originator_id)
             elif isinstance(e, Account.Closed):
                 touched.closed.append(e.originator_id)
             elif isinstance(e, Category.Deleted):
                 touched.uncategorized.append(e.originator_id)
+            elif isinstance(e, User.Deleted):
+                touched.erased = True
         return touched
+
+    def add(self, e: Transaction.Recorded) -> None:
+        """The rows ``flows_recompute`` would derive from this transaction (its splits,
+        each with its category, when it has some; else itself)."""
+        parts = [(s["category_id"], int(s["amount"])) for s in e.splits] or [
+            (e.category_id, e.amount)
+        ]
+        month, user, account = month_of(e.date), UUID(e.user_id), UUID(e.account_id)
+        for category, amount in parts:
+            key = (user, month, account, None if category is None else UUID(category), e.currency)
+            sums = self.added.setdefault(key, [0, 0])
+            sums[0 if amount < 0 else 1] += abs(amount)
 
     def before(self, conn: Conn, flows: _Flows) -> None:
         if self.leaving or self.closed or self.uncategorized:

@@ -256,6 +256,30 @@ def flows_recompute(schema: str) -> tuple[Composed, Composed]:
     return delete, insert
 
 
+def flows_add(schema: str) -> Composed:
+    """Add contributions to ``monthly_flows`` (parameters: arrays of user ids, months,
+    account ids, category ids, currencies, debits, credits; one element per row key,
+    keys distinct): rows that exist grow, missing ones are inserted. Exact for new
+    transactions only (what they add is known from their events); anything that changes
+    or removes a transaction goes through ``flows_recompute``. Single writer (the
+    projection's lock), so the update-then-insert cannot race."""
+    return SQL(
+        "WITH d(user_id, month, account_id, category_id, currency, debits, credits) AS ("
+        " SELECT * FROM unnest(%s::uuid[], %s::date[], %s::uuid[], %s::uuid[], %s::text[],"
+        " %s::bigint[], %s::bigint[])),"
+        " up AS (UPDATE {s}.monthly_flows f SET debits = f.debits + d.debits,"
+        " credits = f.credits + d.credits FROM d WHERE f.user_id = d.user_id"
+        " AND f.month = d.month AND f.account_id = d.account_id"
+        " AND f.category_id IS NOT DISTINCT FROM d.category_id AND f.currency = d.currency"
+        " RETURNING d.user_id, d.month, d.account_id, d.category_id, d.currency)"
+        " INSERT INTO {s}.monthly_flows"
+        " (user_id, month, account_id, category_id, currency, debits, credits)"
+        " SELECT * FROM d WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.user_id = d.user_id"
+        " AND up.month = d.month AND up.account_id = d.account_id"
+        " AND up.category_id IS NOT DISTINCT FROM d.category_id AND up.currency = d.currency)"
+    ).format(s=Identifier(schema))
+
+
 def flows_build(schema: str) -> tuple[Composed, Composed]:
     """Derive every ``monthly_flows`` row again from ``transactions`` (a rebuild's last
     step, and the backfill of a read model that predates the table)."""

@@ -20,7 +20,7 @@ from projection_worker.rebuild import rebuild
 from shared.adapters.eventstore import Ledger
 from shared.adapters.readmodel_schema import flows_build
 from shared.adapters.wiring import readmodel_pool
-from shared.contracts import LEDGER_TABLES
+from shared.contracts import LEDGER_TABLES, POSITION_HEADER, READ_MODEL_HEADER
 from shared.settings import Settings
 from tests.integration import helpers
 from tests.integration import read_helpers as rh
@@ -264,3 +264,22 @@ def test_a_rebuild_changes_no_dashboard_answer(
     before = answers()
     rebuild(ledger, ledger_tables, restart=True, stream=io.StringIO())
     assert answers() == before
+
+
+def test_a_kept_dashboard_is_served_until_the_users_next_write(
+    api: httpx.Client, user: Provisioned, ledger_user: dict[str, str]
+) -> None:
+    """The second read is a kept answer (served before routing, by the fast path): the
+    same body and headers as the computed one; the user's next write ends it."""
+    params = {"month": MAY}
+    first = api.get("/api/dashboard", params=params, headers=user.headers)
+    again = api.get("/api/dashboard", params=params, headers=user.headers)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    for header in (POSITION_HEADER, READ_MODEL_HEADER, "content-type"):
+        assert again.headers[header] == first.headers[header], header
+    a1 = user.accounts["k6 Account 1"]
+    rh.record(api, user, a1, -500, date=_at("2025-05-20"), category_id=user.categories["red"])
+    after = api.get("/api/dashboard", params=params, headers=user.headers).json()
+    expense = after["summary"]["monthly_expense"]["value"]
+    assert expense == first.json()["summary"]["monthly_expense"]["value"] + 500

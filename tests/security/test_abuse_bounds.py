@@ -21,7 +21,8 @@ from query_service.app import create_app as query_app
 from query_service.freshness import CheckpointWatch
 from shared.adapters.eventstore import Ledger
 from shared.adapters.readmodel_schema import readmodel_ddl
-from shared.adapters.wiring import async_pool, async_redis
+from shared.adapters.redis_pipe import PipelinedRedis
+from shared.adapters.wiring import async_pool
 from shared.contracts import HEAD_MARK_KEY
 from shared.settings import Settings
 from tests.harness import ServedAiohttp, ServedApp, served
@@ -205,8 +206,8 @@ def test_waiting_readers_share_one_poller(settings: Settings) -> None:
 
 async def _many_waiters(settings: Settings, schema: str) -> int:
     pool = await async_pool(settings.readmodel_dsn, 4, dict_rows=True)
-    client = async_redis(settings.redis_url)
-    await client.set(HEAD_MARK_KEY, 10**12)  # positions up to here were acknowledged
+    client = PipelinedRedis(settings.redis_url)
+    await client.call("SET", HEAD_MARK_KEY, 10**12)  # positions up to here were acknowledged
     watch = _Counting(pool, schema, "p", client, timeout=5)
     try:
         await watch.refresh()
@@ -223,8 +224,8 @@ async def _many_waiters(settings: Settings, schema: str) -> int:
         ][:3]
         return watch.refreshes
     finally:
-        await client.delete(HEAD_MARK_KEY)
-        await client.aclose()
+        await client.call("DEL", HEAD_MARK_KEY)
+        await client.close()
         await pool.close()
 
 
