@@ -82,23 +82,6 @@ def subscriber_from(settings: Settings) -> Subscriber:
     return RedisSubscriber(settings.redis_url)
 
 
-# A query process serves hundreds of requests at once; redis-py's default async pool
-# refuses the 101st ("Too many connections"), which silently cost reads their
-# read-your-writes wait. A blocking pool makes them queue for a connection instead.
-REDIS_CONNECTIONS = 64
-REDIS_WAIT_SECONDS = 5.0
-
-
-def async_redis(url: str) -> Any:
-    """An async Redis client whose requests wait for one of ``REDIS_CONNECTIONS``."""
-    import redis.asyncio as aioredis
-
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS
-    )
-    return aioredis.Redis.from_pool(pool)
-
-
 def settle_heap() -> None:
     """Call once a server has started: what exists then lives as long as the process, so
     it is moved out of the collector's sight (``gc.freeze``), and young collections run

@@ -5,22 +5,16 @@ read-your-writes) and a rebuild that changes no answer."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
-from redis import Redis
 
-from projection_worker.catalog import projections
 from projection_worker.rebuild import rebuild
 from shared.adapters.eventstore import Ledger
-from shared.adapters.wiring import readmodel_pool
-from shared.contracts import LEDGER_TABLES
 from shared.domain.categories import Category
 from shared.domain.ids import uuid7
-from shared.settings import Settings
 from tests.integration import helpers
 from tests.integration import read_helpers as rh
 from tests.integration.helpers import Provisioned, assert_validation
@@ -386,16 +380,6 @@ def test_the_overview_is_the_callers_only(
 
 
 # --- rebuild ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def ledger_tables(settings: Settings) -> Iterator[Any]:
-    pool, redis = readmodel_pool(settings, max_size=4), Redis.from_url(settings.redis_url)
-    (chosen,) = [p for p in projections(settings, pool, redis, None) if p.name == LEDGER_TABLES]
-    yield chosen
-    chosen.discard_staging()
-    redis.close()
-    pool.close()
 
 
 def test_a_rebuild_changes_no_budget_answer(

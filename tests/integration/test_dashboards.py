@@ -6,21 +6,17 @@ categories, and unchanged by a rebuild."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
 from psycopg.sql import SQL, Identifier
-from redis import Redis
 
-from projection_worker.catalog import projections
 from projection_worker.rebuild import rebuild
 from shared.adapters.eventstore import Ledger
 from shared.adapters.readmodel_schema import flows_build
-from shared.adapters.wiring import readmodel_pool
-from shared.contracts import LEDGER_TABLES, POSITION_HEADER, READ_MODEL_HEADER
+from shared.contracts import POSITION_HEADER, READ_MODEL_HEADER
 from shared.settings import Settings
 from tests.integration import helpers
 from tests.integration import read_helpers as rh
@@ -232,16 +228,6 @@ def test_transactions_summary_for_the_lists_filters(
 def test_a_malformed_month_is_422(api: httpx.Client, user: Provisioned, month: str) -> None:
     response = api.get("/api/dashboard", params={"month": month}, headers=user.headers)
     assert_validation(response, "month")
-
-
-@pytest.fixture
-def ledger_tables(settings: Settings) -> Iterator[Any]:
-    pool, redis = readmodel_pool(settings, max_size=4), Redis.from_url(settings.redis_url)
-    (chosen,) = [p for p in projections(settings, pool, redis, None) if p.name == LEDGER_TABLES]
-    yield chosen
-    chosen.discard_staging()
-    redis.close()
-    pool.close()
 
 
 def test_a_rebuild_changes_no_dashboard_answer(
