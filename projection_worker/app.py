@@ -20,17 +20,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from projection_worker.auto_categorize import AutoCategorizer
-from projection_worker.budget_alerts import BudgetAlerts
-from projection_worker.catalog import projections
+from projection_worker.catalog import lane_groups, projections, with_follow_ups
+from projection_worker.lane_processes import LaneProcesses
 from projection_worker.lanes import Timeline, Worker
-from projection_worker.projections.ledger_tables import LedgerTables
-from projection_worker.projections.memo_vectors import MemoVectors
 from projection_worker.runner import Runner
+from projection_worker.stalled_imports import StalledImports
 from projection_worker.status import status
 from shared.adapters.backplane import Publisher
 from shared.adapters.eventstore import open_ledger
 from shared.adapters.http import JSONResponse
+from shared.adapters.import_tasks import import_tasks_from
 from shared.adapters.wiring import publisher_from, readmodel_pool
 from shared.settings import Settings, get_settings
 
@@ -97,6 +96,16 @@ async def _sweep(worker: Worker, every: float) -> None:
         await asyncio.sleep(every)
 
 
+async def _sweep_imports(stalled: StalledImports, every: float) -> None:
+    """The imports' safety net: one whose task was lost is processed after this long."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(stalled.sweep)
+        except Exception:  # the store or the queue unavailable: the next round retries
+            logger.warning("stalled-imports sweep failed", exc_info=True)
+
+
 PublisherFactory = Callable[[Settings, Redis], Publisher]
 
 
@@ -113,26 +122,31 @@ def create_app(
         pool = readmodel_pool(settings)
         redis = Redis.from_url(settings.redis_url)
         live = publisher(settings, redis)
-        catalog = projections(settings, pool, redis, live)
-        for projection in catalog:
-            if isinstance(projection, LedgerTables):
-                alerts = BudgetAlerts(ledger, pool, settings.readmodel_schema)
-                projection.after_batch = alerts.after
-            elif isinstance(projection, MemoVectors):
-                categorize = AutoCategorizer(
-                    ledger, pool, settings.readmodel_schema, projection.categorizer
-                )
-                projection.after_batch = categorize.after
+        catalog = with_follow_ups(projections(settings, pool, redis, live), ledger, pool, settings)
         recorded = Timeline()
-        runner = Runner(ledger, catalog, observe=recorded.batch)
+        first, *others = lane_groups([p.name for p in catalog], settings.worker_processes)
+        children = LaneProcesses(settings, others, recorded.add) if others else None
+        ours = [p for p in catalog if p.name in first]
+        runner = Runner(ledger, ours, observe=recorded.batch, only_handled=True)
         worker = Worker(
             runner,
-            catalog,
+            ours,
             ledger.head,
             linger=settings.linger_seconds,
             poll=settings.head_poll_seconds,
+            elsewhere=None if children is None else children.poke,
         )
         sweeper = asyncio.create_task(_sweep(worker, settings.sweep_seconds))
+        tasks = import_tasks_from(settings)
+        stalled = StalledImports(
+            pool, settings.readmodel_schema, tasks.enqueue, settings.import_stale_seconds
+        )
+        # Unset IMPORT_TASK_URL: no task to send (imports then wait for one sent by hand).
+        imports_sweeper = (
+            asyncio.create_task(_sweep_imports(stalled, settings.import_stale_seconds / 2))
+            if settings.import_task_url
+            else None
+        )
         try:
             yield {
                 "worker": worker,
@@ -140,10 +154,15 @@ def create_app(
                 "report": lambda: status(ledger, catalog, public=True),
             }
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, imports_sweeper):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            tasks.close()
             await run_in_threadpool(worker.stop)
+            if children is not None:
+                await run_in_threadpool(children.stop)
             live.close()
             redis.close()
             pool.close()

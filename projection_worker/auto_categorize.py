@@ -47,7 +47,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
-from projection_worker.runner import Positioned
+from projection_worker.feed import Positioned
 from shared.adapters.eventstore import Ledger
 from shared.adapters.vectors import MemoIndex
 from shared.categorize import Categorizer, Suggestion, should_apply

@@ -43,6 +43,12 @@ class Timeline:
     def batch(self, name: str, first: int, last: int, read_at: float, read: float) -> None:
         self.batches.append((name, first, last, read_at, read, time.time()))
 
+    def add(self, record: tuple[Any, ...]) -> None:
+        """A batch another process applied: (name, first, last, read from, read by,
+        applied by)."""
+        name, first, last, read_at, read, applied = record
+        self.batches.append((str(name), int(first), int(last), read_at, read, applied))
+
     def since(self, after: float) -> dict[str, list[Any]]:
         return {
             "wakes": [w for w in list(self.wakes) if w[1] > after],
@@ -104,8 +110,11 @@ class Worker:
         *,
         linger: float,
         poll: float,
+        elsewhere: Callable[[], None] | None = None,
     ) -> None:
+        """``elsewhere`` pokes the lanes other processes run (``LaneProcesses``)."""
         self.lanes = [Lane(runner, projection) for projection in projections]
+        self.elsewhere = elsewhere
         self.head, self.linger, self.poll = head, linger, poll
         self._until = 0.0
         self._woken = threading.Event()
@@ -116,6 +125,8 @@ class Worker:
     def poke(self) -> None:
         for lane in self.lanes:
             lane.poke()
+        if self.elsewhere is not None:
+            self.elsewhere()
 
     def wake(self) -> None:
         """A wake-up task: catch up now, then linger."""

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from projection_worker.catalog import Rebuildable
-from projection_worker.runner import TRANSIENT, Positioned, Runner
+from projection_worker.feed import Positioned
+from projection_worker.runner import TRANSIENT, Runner
 from shared.adapters.eventstore import Ledger
 
 logger = logging.getLogger(__name__)

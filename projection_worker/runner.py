@@ -17,9 +17,7 @@ never on another user's.
 
 from __future__ import annotations
 
-import collections
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Protocol
@@ -27,7 +25,9 @@ from typing import Any, NamedTuple, Protocol
 import psycopg
 import redis.exceptions
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError
+from eventsourcing.utils import resolve_topic
 
+from projection_worker.feed import Feed, Positioned
 from shared.adapters.eventstore import Ledger
 from shared.contracts import GLOBAL_PARTITION
 from shared.domain.users import User
@@ -47,13 +47,16 @@ TRANSIENT = (
 )
 
 
-class Positioned(NamedTuple):
-    """A decoded domain event with its global position (a tuple: replays make millions,
-    and a frozen dataclass cost a third of decoding one)."""
+class Undecoded:
+    """An event no read model of this process acts on, read but not decoded."""
 
-    position: int
-    topic: str
-    event: Any
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNDECODED"
+
+
+UNDECODED = Undecoded()
 
 
 class ProjectionState(NamedTuple):
@@ -102,6 +105,11 @@ class Projection(Protocol):
         """``state().position``."""
         ...
 
+    def handles(self, event: object) -> bool:
+        """Whether the read model acts on ``event``: by its type alone (a worker asks
+        with a bare instance, to decode only what its read models act on)."""
+        ...
+
     def apply(self, batch: Sequence[Positioned], expected: ProjectionState) -> bool:
         """Apply the events of ``batch`` whose partition is not parked in ``expected``,
         record the others as waiting behind their partition's poison (in order), and move
@@ -146,31 +154,53 @@ class Runner:
         self,
         ledger: Ledger,
         projections: Sequence[Projection],
-        batch: int = 500,
+        batch: int = 2_000,
         observe: Observer | None = None,
+        *,
+        only_handled: bool = False,
     ):
+        """``only_handled``: decode only the events some of ``projections`` act on (a
+        worker process's lanes; an import's staged rows are half of what it reads, and
+        the cache and the vector index never look at them). The others are read as
+        ``UNDECODED``: their positions move the checkpoints all the same."""
         self.ledger = ledger
         self.projections = list(projections)
         self.batch = batch
         self.observe = observe
-        self.recent = Recent()
+        self.feed = Feed(self._fetch)
+        self._wanted: dict[str, bool] | None = {} if only_handled else None
 
     def read(self, after: int, limit: int) -> list[Positioned]:
-        """Events after ``after``, decoded: from what another lane has just read when it
-        covers ``after`` (the lanes read the same new events within milliseconds), else
-        from the store."""
-        found = self.recent.after(after, limit)
-        if found is not None:
-            return found
+        """Events after ``after``, decoded once for every lane (``Feed``)."""
+        return self.feed.read(after, limit)
+
+    def _fetch(self, after: int, limit: int) -> list[Positioned]:
         notifications: Sequence[Notification] = self.ledger.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
-        events = [
-            Positioned(n.id, n.topic, self.ledger.mapper.to_domain_event(n)) for n in notifications
+        decode = self.ledger.mapper.to_domain_event
+        if self._wanted is None:
+            return [Positioned(n.id, n.topic, decode(n)) for n in notifications]
+        wanted = self._wanted
+        return [
+            Positioned(
+                n.id,
+                n.topic,
+                decode(n) if wanted.get(n.topic) or self._wants(n.topic) else UNDECODED,
+            )
+            for n in notifications
         ]
-        if events:
-            self.recent.keep(after, events)
-        return events
+
+    def _wants(self, topic: str) -> bool:
+        """Whether a projection here acts on events of ``topic`` (asked once per topic:
+        the read models decide by the event's type, so a bare instance of it answers)."""
+        assert self._wanted is not None
+        found = self._wanted.get(topic)
+        if found is None:
+            kind = resolve_topic(topic)
+            probe = object.__new__(kind)
+            found = self._wanted[topic] = any(p.handles(probe) for p in self.projections)
+        return found
 
     def at(self, position: int) -> Positioned:
         """The event at ``position`` (operator retries read parked events back)."""
@@ -247,31 +277,6 @@ class Runner:
                     return False
             state = projection.state()
         return True
-
-
-class Recent:
-    """The last few pages of events read, each as (after, events): the store holds exactly
-    these events after ``after`` up to the last one's position. A lane reading after a
-    position such a page covers gets the rest of the page, decoded once for all lanes."""
-
-    def __init__(self, pages: int = 32) -> None:
-        self._pages: collections.deque[tuple[int, list[Positioned]]] = collections.deque(
-            maxlen=pages
-        )
-        self._lock = threading.Lock()
-
-    def keep(self, after: int, events: list[Positioned]) -> None:
-        with self._lock:
-            self._pages.append((after, events))
-
-    def after(self, position: int, limit: int) -> list[Positioned] | None:
-        with self._lock:
-            pages = list(self._pages)
-        for start, events in reversed(pages):
-            if start <= position < events[-1].position:
-                rest = [e for e in events if e.position > position]
-                return rest[:limit]
-        return None
 
 
 class ReleaseOutcome(NamedTuple):

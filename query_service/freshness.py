@@ -23,6 +23,10 @@ from shared.contracts import CHECKPOINTS_TABLE, HEAD_MARK_KEY, PARKED_TABLE, wri
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.005
+# A waiter far behind (an import's thousands of events ahead of the read model) is polled
+# for less often: about half its expected wait, at most this long. Near ones stay at
+# POLL_SECONDS.
+FAR_POLL_SECONDS = 0.05
 # Without waiters the snapshot is refreshed in the background at most this often, so a
 # partition released by an operator stops reading as degraded within about this long.
 REFRESH_SECONDS = 0.25
@@ -128,6 +132,7 @@ class CheckpointWatch:
     async def _poll(self) -> None:
         """Runs once, then on while anybody waits; each round one query wakes all it can."""
         first = True
+        before, before_at = self.applied, time.monotonic()
         while first or self._waiters:
             first = False
             started = time.monotonic()
@@ -140,4 +145,19 @@ class CheckpointWatch:
                 if required <= applied and not waiter.done():
                     waiter.set_result(None)
             if self._waiters:
-                await asyncio.sleep(max(0.0, POLL_SECONDS - (time.monotonic() - started)))
+                pause = _pause(self._waiters, applied, applied - before, started - before_at)
+                before, before_at = applied, started
+                await asyncio.sleep(max(0.0, pause - (time.monotonic() - started)))
+
+
+def _pause(
+    waiters: list[tuple[int, asyncio.Future[None]]], applied: int, moved: int, over: float
+) -> float:
+    """How long until the next poll: ``POLL_SECONDS``, or for a nearest waiter whose
+    position the read model will take longer to reach at its last rate, half that, up to
+    ``FAR_POLL_SECONDS``."""
+    gap = min((required for required, _ in waiters), default=applied) - applied
+    if gap <= 0 or moved <= 0 or over <= 0:
+        return POLL_SECONDS
+    expected = gap / (moved / over)
+    return min(FAR_POLL_SECONDS, max(POLL_SECONDS, expected / 2))

@@ -2,9 +2,10 @@
 (upload, the Cloud Tasks task, parsing, matching, appending, and every read model caught
 up to the import's last event), beside raw parsing of the same files in the same run.
 
-A throwaway stack: embedded PostgreSQL, Redis and the Cloud Tasks emulator, the edge
-(one process: command and query side, which processes the import) and the projection
-worker (one process, every read model), on this machine's cores.
+A throwaway stack in ``make up``'s shape: embedded PostgreSQL, Redis and the Cloud Tasks
+emulator, the edge (``VALORIZE_PROCESSES`` processes, one per core by default: command and
+query side; one of them processes the import) and the projection worker (its lanes in
+``WORKER_PROCESSES`` processes, by default one per core too), on this machine's cores.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def _parse(data: bytes, currency: Currency | None) -> float:
 
 
 def _cpu(root: Path, redis_url: str, edge: int, worker: int) -> dict[str, float]:
-    """CPU seconds used so far by the edge, the worker, and the stack's PostgreSQL (its
-    postmaster, with the backends that exited, and its live backends) and Redis, from
-    ``/proc`` (Linux)."""
+    """CPU seconds used so far by the edge, the worker (with its lane processes), and the
+    stack's PostgreSQL (its postmaster, with the backends that exited, and its live
+    backends) and Redis, from ``/proc`` (Linux)."""
     tick = os.sysconf("SC_CLK_TCK")
     postmaster = (root / "pg" / "postmaster.pid").read_text().split()[0]
     redis_port = f":{redis_url.rsplit(':', 1)[1].split('/', maxsplit=1)[0]}".encode()
@@ -52,6 +53,8 @@ def _cpu(root: Path, redis_url: str, edge: int, worker: int) -> dict[str, float]
         own, children = sum(map(int, fields[11:13])), sum(map(int, fields[13:15]))
         if int(pid) in (edge, worker):
             used["edge" if int(pid) == edge else "worker"] += own / tick
+        elif fields[1] in (str(edge), str(worker)):  # a server or lane process
+            used["edge" if fields[1] == str(edge) else "worker"] += own / tick
         elif pid == postmaster:
             used["postgres"] += (own + children) / tick
         elif fields[1] == postmaster:
@@ -106,7 +109,8 @@ def main() -> None:
     edge_port = free_port()
     task_url = f"http://127.0.0.1:{edge_port}/internal/imports/process"
     with bench_stack({"worker": 1}, IMPORT_TASK_URL=task_url) as stack:
-        edge = _spawn("edge", edge_port, stack.env, stack.root, 1)
+        processes = stack.settings.processes  # as `make up` serves the edge
+        edge = _spawn("edge", edge_port, stack.env, stack.root, processes)
         try:
             base = f"http://127.0.0.1:{edge_port}"
             _wait(f"{base}/up")
@@ -116,7 +120,11 @@ def main() -> None:
                 headers = {"Authorization": f"Bearer {user['token']}"}
                 # The load-test user's accounts are all in BRL.
                 account = api.get("/api/accounts", headers=headers).json()["data"][0]["id"]
-                print(f"{rows:,} rows per statement; edge 1 process, worker 1 process, 2 cores")
+                print(
+                    f"{rows:,} rows per statement; edge {processes} process(es), worker "
+                    f"{stack.settings.worker_processes} process(es) of lanes, "
+                    f"{os.cpu_count()} cores"
+                )
                 print(
                     f"{'statement':<28}{'parse only':>14}{'processed':>14}{'completed':>14}"
                     f"{'in every read model':>22}{'/ parse':>9}   CPU us per row"

@@ -67,6 +67,8 @@ class Settings:
     ws_max_pending_per_address: int
     ws_hello_timeout_seconds: float
     processes: int
+    # The worker's lanes spread over this many processes (one GIL each); 1: all in one.
+    worker_processes: int
     hot_reads: bool
     kept_answers: int  # dashboard answers kept per query process (0: none)
     forwarded_allow_ips: str
@@ -82,6 +84,8 @@ class Settings:
     import_task_url: str = ""
     import_tasks_queue: str = "projection-wakeups"
     import_max_bytes: int = 64 * 1024 * 1024
+    # An import still processing this long after its last event has its task sent again.
+    import_stale_seconds: float = 300.0
 
 
 def settings_from(env: dict[str, str]) -> Settings:
@@ -126,6 +130,9 @@ def settings_from(env: dict[str, str]) -> Settings:
         ws_max_pending_per_address=_int(env, "WS_MAX_PENDING_PER_ADDRESS", 50),
         ws_hello_timeout_seconds=_float(env, "WS_HELLO_TIMEOUT_SECONDS", 5.0),
         processes=_int(env, "VALORIZE_PROCESSES", os.cpu_count() or 1),
+        worker_processes=_int(
+            env, "WORKER_PROCESSES", _int(env, "VALORIZE_PROCESSES", os.cpu_count() or 1)
+        ),
         hot_reads=_flag(env, "HOT_READS", True),
         kept_answers=_int(env, "KEPT_ANSWERS", 10_000),
         forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", ""),
@@ -138,6 +145,7 @@ def settings_from(env: dict[str, str]) -> Settings:
         import_tasks_queue=env.get("IMPORT_TASKS_QUEUE", "")
         or env.get("CLOUD_TASKS_QUEUE", "projection-wakeups"),
         import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 64 * 1024 * 1024),
+        import_stale_seconds=_float(env, "IMPORT_STALE_SECONDS", 300.0),
     )
 
 

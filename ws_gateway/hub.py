@@ -46,7 +46,10 @@ class Connection:
         self.ws, self.user_id, self.token_id, self.expires_at = ws, user_id, token_id, expires_at
         self.queue_size = queue_size
         self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=queue_size)
-        self.holding: list[Message] | None = None
+        # Live messages held aside while a replay is due or running (None: live). Every
+        # socket starts with a replay, so it starts holding: a message dispatched while
+        # the app greets it must not reach the socket ahead of the replay.
+        self.holding: list[Message] | None = []
         self.last_sent = 0
         self.closing = False
         # Replays the socket from a position, announced with a ``resync`` frame (set by

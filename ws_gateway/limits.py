@@ -110,6 +110,10 @@ class Replays:
 
     def _want(self, after: int) -> None:
         self.wanted = after
+        if self.conn.holding is None:
+            # Hold live messages from now: the replay task starts later, and one sent in
+            # between would move ``last_sent`` ahead of what the replay then sends.
+            self.conn.holding = []
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._run())
 

@@ -185,6 +185,8 @@ locals {
     # Cloud Run refuses HTTP/1 requests over 32 MiB: uploads stop a little below.
     IMPORT_MAX_BYTES = "33000000"
     IMPORT_SPOOL_DIR = "/tmp/imports" # each instance's own scratch copy while processing
+    # An import still processing this long after its last chunk gets its task again.
+    IMPORT_STALE_SECONDS = "300"
   }
 
   # What this deployment decides (its queue, topic, identities, limits).
@@ -303,8 +305,12 @@ module "service" {
   ingress               = each.value.ingress
   invoker_members       = each.value.invokers
   custom_audiences      = each.value.audiences
-  # One process per vCPU (each on its own SO_REUSEPORT socket, valorize/serving.py).
-  env              = merge(local.app_env, { VALORIZE_PROCESSES = var.scaling[each.key].cpu })
+  # One process per vCPU (each on its own SO_REUSEPORT socket, valorize/serving.py); the
+  # worker's lanes likewise (projection_worker/lane_processes.py).
+  env = merge(local.app_env, {
+    VALORIZE_PROCESSES = var.scaling[each.key].cpu
+    WORKER_PROCESSES   = var.scaling[each.key].cpu
+  })
   secret_env       = local.app_secret_env
   secret_files     = local.server_cas_volume
   network          = google_compute_network.vpc.id

@@ -35,7 +35,9 @@ variable "scaling" {
   default = {
     command = { min = 1, max = 10 }
     query   = { min = 1, max = 20 }
-    worker  = { min = 1, max = 3 }
+    # Two vCPU: one instance applies each read model (the others wait on its lock), so
+    # the worker scales up, not out; its lanes run in one process per vCPU.
+    worker  = { min = 1, max = 3, cpu = "2", memory = "1Gi" }
     gateway = { min = 1, max = 10 }
   }
   validation {

@@ -18,8 +18,9 @@ import psycopg
 from psycopg.sql import SQL, Identifier, Literal
 from psycopg_pool import ConnectionPool
 
+from projection_worker.feed import Positioned
 from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
-from projection_worker.runner import Parked, Positioned, ProjectionState, split_held
+from projection_worker.runner import Parked, ProjectionState, split_held
 from shared.adapters.readmodel_schema import readmodel_ddl
 
 

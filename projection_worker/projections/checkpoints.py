@@ -15,7 +15,8 @@ from psycopg import Connection
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
-from projection_worker.runner import Parked, Positioned, ProjectionState, partition_of
+from projection_worker.feed import Positioned
+from projection_worker.runner import Parked, ProjectionState, partition_of
 from shared.contracts import (
     CHECKPOINTS_TABLE,
     PARKED_TABLE,

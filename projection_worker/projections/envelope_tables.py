@@ -10,7 +10,7 @@ from typing import Any
 
 from psycopg.sql import Composed
 
-from projection_worker.runner import Positioned
+from projection_worker.feed import Positioned
 from shared.domain.envelopes import BudgetPlan
 
 Statement = tuple[Composed, tuple[Any, ...]]

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 from psycopg.sql import Composed
 
-from projection_worker.runner import Positioned
-from shared.domain.imports import Import, row_id_for
+from projection_worker.feed import Positioned
+from shared.domain.imports import Import, row_ids_text
 from shared.domain.notifications import Inbox, Notification
 
 Statement = tuple[Composed, tuple[Any, ...]]
@@ -69,15 +69,19 @@ def import_handlers(q: Query) -> dict[type, Handler]:
 
     def on_staged(p: Positioned) -> list[Statement]:
         e = p.event
+        import_id = str(e.originator_id)
+        ordinals, currency = range(e.first, e.first + len(e.rows)), e.currency
         rows = [
             {
                 **row,
-                "import_id": str(e.originator_id),
-                "ordinal": e.first + index,
-                "id": str(row_id_for(e.originator_id, e.first + index)),
-                "currency": e.currency,
+                "import_id": import_id,
+                "ordinal": ordinal,
+                "id": row_id,
+                "currency": currency,
             }
-            for index, row in enumerate(e.rows)
+            for ordinal, row_id, row in zip(
+                ordinals, row_ids_text(import_id, ordinals), e.rows, strict=True
+            )
         ]
         return [
             (staged, (orjson.dumps(rows).decode(),)),

@@ -25,12 +25,13 @@ from psycopg import Connection
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
+from projection_worker.feed import Positioned
 from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
 from projection_worker.projections.envelope_tables import EnvelopeStatements
 from projection_worker.projections.import_tables import import_handlers
 from projection_worker.projections.user_tables import UserStatements
-from projection_worker.runner import Positioned, ProjectionState, split_held
+from projection_worker.runner import ProjectionState, split_held
 from shared.adapters.copy_text import NULL, text
 from shared.adapters.readmodel_schema import flows_add, flows_build, flows_recompute
 from shared.contracts import LEDGER_TABLES
@@ -218,6 +219,15 @@ class _Flows:
             conn.execute(statement)
 
 
+class _Ids(dict[str, UUID]):
+    """Ids as UUIDs, each parsed once per batch (an import's batch names one user and one
+    account thousands of times)."""
+
+    def __missing__(self, text: str) -> UUID:
+        found = self[text] = UUID(text)
+        return found
+
+
 @dataclass(slots=True)
 class _Touched:
     """The (user, month) pairs whose sums a batch changes: the months its transactions
@@ -242,12 +252,13 @@ class _Touched:
     @classmethod
     def of(cls, items: Sequence[Positioned]) -> _Touched:
         touched = cls(set(), [], [], [], {})
+        ids = _Ids()
         for item in items:
             e = item.event
-            if isinstance(e, Transaction.Recorded | Transaction.Amended):
-                touched.months.add((UUID(e.user_id), month_of(e.date)))
             if isinstance(e, Transaction.Recorded):
-                touched.add(e)
+                touched.months.add(touched.add(e, ids))
+            elif isinstance(e, Transaction.Amended):
+                touched.months.add((ids[e.user_id], month_of(e.date)))
             if isinstance(e, Transaction.Amended | Transaction.Deleted):
                 touched.leaving.append(e.originator_id)
             elif isinstance(e, Account.Closed):
@@ -258,17 +269,18 @@ class _Touched:
                 touched.erased = True
         return touched
 
-    def add(self, e: Transaction.Recorded) -> None:
+    def add(self, e: Transaction.Recorded, ids: _Ids) -> Month:
         """The rows ``flows_recompute`` would derive from this transaction (its splits,
-        each with its category, when it has some; else itself)."""
+        each with its category, when it has some; else itself); its (user, month)."""
         parts = [(s["category_id"], int(s["amount"])) for s in e.splits] or [
             (e.category_id, e.amount)
         ]
-        month, user, account = month_of(e.date), UUID(e.user_id), UUID(e.account_id)
+        month, user, account = month_of(e.date), ids[e.user_id], ids[e.account_id]
         for category, amount in parts:
-            key = (user, month, account, None if category is None else UUID(category), e.currency)
+            key = (user, month, account, None if category is None else ids[category], e.currency)
             sums = self.added.setdefault(key, [0, 0])
             sums[0 if amount < 0 else 1] += abs(amount)
+        return user, month
 
     def before(self, conn: Conn, flows: _Flows) -> None:
         if self.leaving or self.closed or self.uncategorized:

@@ -15,9 +15,10 @@ from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
+from projection_worker.feed import Positioned
 from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import PostgresCheckpoint, Write
-from projection_worker.runner import Positioned, ProjectionState, split_held
+from projection_worker.runner import ProjectionState, split_held
 from shared.adapters.backplane import LiveBatch, Publisher
 from shared.adapters.copy_text import json_field
 from shared.contracts import LIVE_LOG_TABLE, LIVE_STREAM

@@ -24,9 +24,10 @@ from typing import Any
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
+from projection_worker.feed import Positioned
 from projection_worker.projections.blue_green import PostgresBlueGreen
 from projection_worker.projections.checkpoints import Conn, PostgresCheckpoint, Write
-from projection_worker.runner import Positioned, ProjectionState, split_held
+from projection_worker.runner import ProjectionState, split_held
 from shared.adapters.embedding import Embedder
 from shared.categorize import Categorizer
 from shared.contracts import MEMO_VECTORS, MEMO_VECTORS_TABLE

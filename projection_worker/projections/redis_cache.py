@@ -18,14 +18,9 @@ from typing import Any
 import orjson
 from redis import ConnectionPool, Redis
 
+from projection_worker.feed import Positioned
 from projection_worker.projections import hot_documents as docs
-from projection_worker.runner import (
-    Parked,
-    Positioned,
-    ProjectionState,
-    partition_of,
-    split_held,
-)
+from projection_worker.runner import Parked, ProjectionState, partition_of, split_held
 from shared.contracts import (
     GLOBAL_PARTITION,
     HOT_PREFIXES,

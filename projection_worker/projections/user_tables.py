@@ -13,7 +13,7 @@ from typing import Any
 
 from psycopg.sql import Composed
 
-from projection_worker.runner import Positioned
+from projection_worker.feed import Positioned
 from shared.domain.users import User
 
 Statement = tuple[Composed, tuple[Any, ...]]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
+from hashlib import sha1
 from uuid import UUID, uuid5
 
 # Fixed namespace: changing it changes every derived id already stored.
 VALORIZE_NAMESPACE = UUID("6f1f6c1e-3a55-4c55-9a8e-2b4d0f5e7a10")
+_NAMESPACE_BYTES = VALORIZE_NAMESPACE.bytes
+_VARIANT = {f"{n:x}": "89ab"[n & 3] for n in range(16)}
 
 
 def uuid7() -> UUID:
@@ -25,6 +29,24 @@ def uuid7() -> UUID:
 def derived_id(*parts: object) -> UUID:
     """A deterministic id from other values (idempotency keys, one-per-pair aggregates)."""
     return uuid5(VALORIZE_NAMESPACE, "|".join(str(p) for p in parts))
+
+
+def derived_id_text(*parts: object) -> str:
+    """``str(derived_id(*parts))``, without building the UUID."""
+    return derived_ids_text(parts[:-1], [parts[-1]])[0]
+
+
+def derived_ids_text(common: tuple[object, ...], lasts: Iterable[object]) -> list[str]:
+    """``[str(derived_id(*common, last)) for last in lasts]``, about three times as fast
+    (a projection derives one per imported row)."""
+    # SHA-1 is what UUIDv5 is defined with (an identifier, not a secret).
+    prefix = _NAMESPACE_BYTES + "".join(f"{p}|" for p in common).encode()
+    found = []
+    for last in lasts:
+        d = sha1(prefix + str(last).encode(), usedforsecurity=False).hexdigest()
+        # RFC 9562: version 5 in the 13th hex digit, the variant (binary 10) in the 17th.
+        found.append(f"{d[:8]}-{d[8:12]}-5{d[13:16]}-{_VARIANT[d[16]]}{d[17:20]}-{d[20:32]}")
+    return found
 
 
 def parse_uuid(raw: str) -> UUID | None:

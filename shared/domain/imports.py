@@ -18,6 +18,7 @@ Invariants that make an import idempotent end to end:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -25,7 +26,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.domain.ids import derived_id
+from shared.domain.ids import derived_id, derived_ids_text
 
 
 class ImportStatus(StrEnum):
@@ -67,6 +68,12 @@ def imported_account_id(user_id: UUID | str, bank_code: str, kind: str, number: 
 def row_id_for(import_id: UUID | str, ordinal: int) -> UUID:
     """A staged row's public id."""
     return derived_id("import-row", import_id, ordinal)
+
+
+def row_ids_text(import_id: str, ordinals: Iterable[int]) -> list[str]:
+    """``[str(row_id_for(import_id, o)) for o in ordinals]``, faster (a projection
+    derives one per staged row)."""
+    return derived_ids_text(("import-row", import_id), ordinals)
 
 
 def file_key(user_id: UUID | str, import_id: UUID | str, extension: str) -> str:

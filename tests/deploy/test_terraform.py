@@ -69,7 +69,9 @@ def _deployed_env(root: Module) -> set[str]:
     """Every variable module.service sets on each service."""
     service = root.modules["service"]
     assert same(
-        service["env"], "${merge(local.app_env, {VALORIZE_PROCESSES = var.scaling[each.key].cpu})}"
+        service["env"],
+        "${merge(local.app_env, {VALORIZE_PROCESSES = var.scaling[each.key].cpu, "
+        "WORKER_PROCESSES = var.scaling[each.key].cpu})}",
     )
     assert same(
         root.locals["app_env"], "${merge(local.tuning, local.deployment_env, var.env_overrides)}"
@@ -79,6 +81,7 @@ def _deployed_env(root: Module) -> set[str]:
         *root.locals["tuning"],
         *root.locals["deployment_env"],
         "VALORIZE_PROCESSES",
+        "WORKER_PROCESSES",
         *root.locals["app_secret_env"],
     }
 

@@ -48,15 +48,23 @@ def import_settings(base: Settings, root: Path, name: str, task_port: int) -> Se
 
 @contextlib.contextmanager
 def serve_imports(
-    base: Settings, root: Path, name: str, *, task_port: int | None = None
+    base: Settings,
+    root: Path,
+    name: str,
+    *,
+    task_port: int | None = None,
+    send_tasks: bool = True,
 ) -> Iterator[ImportStack]:
-    """An edge on a port of its own; tasks go to ``task_port`` (itself by default)."""
+    """An edge on a port of its own; tasks go to ``task_port`` (itself by default).
+    ``send_tasks`` False: uploads are stored and started, and their tasks never sent (as
+    when the enqueue fails after the commit); ``settings`` still names the endpoint."""
     from command_service.app import create_app as command_app
     from query_service.app import create_app as query_app
 
     port = free_port()
     settings = import_settings(base, root, name, task_port or port)
-    edge = ServedApp(MethodSplit(query_app(settings), command_app(settings)), port=port).start()
+    served = settings if send_tasks else dataclasses.replace(settings, import_task_url="")
+    edge = ServedApp(MethodSplit(query_app(served), command_app(served)), port=port).start()
     try:
         yield ImportStack(edge, root / "store", settings.import_spool_dir or root, settings)
     finally:

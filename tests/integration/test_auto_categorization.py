@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from projection_worker.auto_categorize import AutoCategorizer
-from projection_worker.runner import Positioned
+from projection_worker.feed import Positioned
 from shared.adapters.eventstore import Ledger
 from shared.adapters.wiring import readmodel_pool
 from shared.categorize import Categorizer

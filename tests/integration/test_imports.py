@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import concurrent.futures
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import pytest
 
+from projection_worker.stalled_imports import StalledImports
 from scenarios.statement_data import Row, csv, ofx
 from shared.adapters.eventstore import Ledger
+from shared.adapters.import_tasks import CloudTasksImports
+from shared.adapters.wiring import readmodel_pool
 from shared.domain.transactions import Transaction
 from shared.settings import Settings
 from tests.harness import ServedApp
 from tests.integration import helpers
+from tests.integration import read_helpers as rh
 from tests.integration.helpers import Provisioned, events_between, no_new_events
 from tests.integration.import_helpers import (
     PROCESS_PATH,
@@ -303,3 +309,58 @@ def test_conflicts_are_kept_or_replaced(client: httpx.Client, member: Provisione
     )
     assert (kept.json()["amount"]["value"], kept.json()["memo"]) == (100, "one")
     assert (replaced.json()["amount"]["value"], replaced.json()["memo"]) == (222, "dos")
+
+
+def test_imported_rows_are_categorized_for_a_user_who_opted_in(
+    client: httpx.Client, member: Provisioned
+) -> None:
+    """Issue 16.5: an imported row is a recorded transaction like any other, so the
+    worker's automatic categorization applies to it (above the user's threshold)."""
+    transport = member.categories["blue"]  # the default "Transporte"
+    chosen = client.put(
+        "/api/settings/categorization",
+        json={"auto_apply_threshold": 0.5},
+        headers=member.headers,
+    )
+    assert chosen.status_code == 200, chosen.text
+    rows = [Row("R1", date(2024, 5, 1), -2350, "PAG*UBER TRIP SAO PAULO")]
+    done = imported(client, member, ("corridas.csv", csv(rows)), account_id=member.account_id)
+    assert (done["status"], done["new_count"]) == ("completed", 1)
+    (row,) = rows_of(client, member, done["id"])
+
+    def category() -> str | None:
+        txn = rh.get_json(client, member, f"/api/transactions/{row['transaction_id']}")
+        return None if txn["category"] is None else str(txn["category"]["id"])
+
+    rh.poll(lambda: category() == transport or None, timeout=15)
+
+
+def test_an_import_whose_task_was_lost_is_processed_after_the_sweep(
+    settings: Settings, worker_api: ServedApp, root: Path, ledger: Ledger
+) -> None:
+    """The enqueue failed after the upload committed: the import is ``processing`` with
+    no task. The worker's sweep sends its task again, and it completes, once."""
+    with serve_imports(settings, root, "lost", send_tasks=False) as lost, lost.client() as api:
+        user = helpers.provision(api, ledger)
+        rows = [
+            Row("L1", date(2024, 6, 1), -1500, "PADARIA"),
+            Row("L2", date(2024, 6, 2), 900, "PIX"),
+        ]
+        (one,) = started(upload(api, user, ("perdido.csv", csv(rows)), account_id=user.account_id))
+        time.sleep(1.0)
+        assert api.get(f"/api/imports/{one['id']}", headers=user.headers).json()["status"] == (
+            "processing"
+        )
+        pool = readmodel_pool(settings, max_size=2)
+        tasks = CloudTasksImports(lost.settings)  # the endpoint the edge would have named
+        try:
+            young = StalledImports(pool, settings.readmodel_schema, tasks.enqueue, 3600)
+            assert young.sweep() == []  # not stale yet: a running import is left alone
+            sweep = StalledImports(pool, settings.readmodel_schema, tasks.enqueue, 0.5)
+            assert UUID(one["id"]) in sweep.sweep()
+            done = finished(api, user, one["id"])
+            assert (done["status"], done["new_count"]) == ("completed", 2)
+            assert UUID(one["id"]) not in sweep.sweep()  # completed: never sent again
+        finally:
+            tasks.close()
+            pool.close()

@@ -23,18 +23,13 @@ import redis
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import ConnectionPool
 
+from projection_worker.feed import Positioned
 from projection_worker.projections.blue_green import create_schema, drop_schema
 from projection_worker.projections.ledger_tables import LedgerTables
 from projection_worker.projections.live_stream import LiveStream
 from projection_worker.projections.memo_vectors import MemoVectors
 from projection_worker.projections.redis_cache import RedisCache
-from projection_worker.runner import (
-    Positioned,
-    Projection,
-    ProjectionState,
-    Runner,
-    partition_of,
-)
+from projection_worker.runner import Projection, ProjectionState, Runner, partition_of
 from shared.adapters.embedding import HashedNgrams
 from shared.adapters.eventstore import Ledger
 from shared.adapters.wiring import readmodel_pool

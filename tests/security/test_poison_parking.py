@@ -30,19 +30,14 @@ from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
 from projection_worker.catalog import projections
+from projection_worker.feed import Positioned
 from projection_worker.projections.blue_green import create_schema, drop_schema
 from projection_worker.projections.checkpoints import Write
 from projection_worker.projections.ledger_tables import LedgerTables
 from projection_worker.projections.memo_vectors import MemoVectors
 from projection_worker.projections.redis_cache import RedisCache
 from projection_worker.rebuild import rebuild
-from projection_worker.runner import (
-    Parked,
-    Positioned,
-    Projection,
-    Runner,
-    release_partition,
-)
+from projection_worker.runner import Parked, Projection, Runner, release_partition
 from shared.adapters.embedding import HashedNgrams
 from shared.adapters.eventstore import Ledger
 from shared.adapters.wiring import publisher_from, readmodel_pool

@@ -129,3 +129,19 @@ def test_ids() -> None:
     assert derived_id("budget", "u", "c") == derived_id("budget", "u", "c")
     assert parse_uuid("not-a-uuid") is None
     assert parse_uuid(str(first)) == first
+
+
+def test_derived_id_text_is_the_derived_uuid_as_text() -> None:
+    from uuid import UUID, uuid4
+
+    from shared.domain.ids import derived_id, derived_id_text
+    from shared.domain.imports import row_id_for, row_ids_text
+
+    for n in range(2_000):
+        parts = ("import-row", uuid4(), n, "ação")
+        assert derived_id_text(*parts) == str(derived_id(*parts))
+        assert UUID(derived_id_text(*parts)).version == 5
+    import_id = str(uuid4())
+    assert row_ids_text(import_id, range(5, 9)) == [
+        str(row_id_for(import_id, o)) for o in range(5, 9)
+    ]

@@ -16,15 +16,10 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
+from projection_worker.feed import Positioned
 from projection_worker.rebuild import _Lane
 from projection_worker.rebuild_processes import groups
-from projection_worker.runner import (
-    Parked,
-    Positioned,
-    ProjectionState,
-    partition_of,
-    split_held,
-)
+from projection_worker.runner import Parked, ProjectionState, partition_of, split_held
 from shared.adapters.copy_text import NULL, json_field, text
 from shared.adapters.transcoder import FastJSONTranscoder
 
