@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,10 @@ from shared.settings import Settings
 logger = logging.getLogger(__name__)
 POKE, STOP = b"p", b"s"
 RESTART_AFTER = 1.0  # seconds before a dead child is started again (no hot loop)
+# The children's lanes are the ones nothing waits on (a hot read falls back to the tables
+# when the cache is behind); on a busy machine they yield the CPU to the servers and to
+# the lanes readers and sockets wait on, and catch up when it is free.
+CHILD_NICENESS = 5
 
 # Hears a child's batch: (projection, first, last, read from, read by, applied by).
 BatchRecord = Callable[[tuple[Any, ...]], None]
@@ -131,6 +136,7 @@ def serve_lanes(settings: Settings, names: list[str], conn: Connection) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    os.nice(CHILD_NICENESS)
     ledger = open_ledger(settings)
     pool = readmodel_pool(settings)
     redis = Redis.from_url(settings.redis_url)

@@ -45,8 +45,10 @@ from shared.domain.imports import (
 )
 from shared.domain.notifications import (
     IMPORT_COMPLETED,
+    IMPORT_FAILED,
     Notification,
     import_completed_data,
+    import_failed_data,
     notification_id_for,
 )
 from shared.domain.transactions import Transaction
@@ -380,8 +382,16 @@ def _recorded(
 
 
 def _fail(imp: Import, uow: UnitOfWork, error: str, line: int | None) -> None:
+    """The import fails with its error, and its user is told (once: the notification's
+    id is derived from the import, and the same commit records both)."""
     imp.fail(error, line)
-    uow.add(imp)
+    note = Notification(
+        id=notification_id_for(IMPORT_FAILED, imp.id),
+        user_id=imp.user_id,
+        kind=IMPORT_FAILED,
+        data=import_failed_data(imp.id, imp.file_name, error, line),
+    )
+    uow.add(imp, note)
     try:
         uow.commit(UUID(imp.user_id))
     except ConcurrentChangeError:

@@ -17,6 +17,8 @@ from eventsourcing.domain import Aggregate, event
 from shared.domain.ids import derived_id
 
 IMPORT_COMPLETED = "import.completed"
+# An import that failed (the original had none: its failed imports stayed "processing").
+IMPORT_FAILED = "import.failed"
 # A budget's spending in a month passed its budgeted amount plus rollover (issue 15; the
 # original had no such notification: its class name is ours, in the same style).
 BUDGET_EXCEEDED = "budget.exceeded"
@@ -24,6 +26,7 @@ BUDGET_EXCEEDED = "budget.exceeded"
 # The original's notification class names, which its clients see as ``type``.
 TYPE_NAMES = {
     IMPORT_COMPLETED: "App\\Notifications\\ImportCompletedNotification",
+    IMPORT_FAILED: "App\\Notifications\\ImportFailedNotification",
     BUDGET_EXCEEDED: "App\\Notifications\\BudgetExceededNotification",
 }
 
@@ -107,4 +110,19 @@ def import_completed_data(
         "new_count": new,
         "matched_count": matched,
         "conflicted_count": conflicted,
+    }
+
+
+def import_failed_data(
+    import_id: UUID | str, file_name: str, error: str, line: int | None
+) -> dict[str, Any]:
+    """``import.failed``: in the shape of ``import.completed`` (title, body, ids)."""
+    where = f" (linha {line})" if line is not None else ""
+    return {
+        "title": "Importação falhou",
+        "body": f"Arquivo {file_name}{where}: {error}",
+        "import_id": str(import_id),
+        "file_name": file_name,
+        "error": error,
+        "line": line,
     }

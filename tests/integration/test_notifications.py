@@ -102,6 +102,25 @@ def test_import_completed_is_stored_with_the_original_data(
     assert len(notifications(client, member)["data"]) == 1
 
 
+def test_a_failed_import_tells_its_user_once(client: httpx.Client, member: Provisioned) -> None:
+    """The original's failed imports stayed "processing" and told nobody."""
+    bad = statement("F1").replace(b"<TRNAMT>10.00", b"<TRNAMT>1,0x")
+    (one,) = started(upload(client, member, ("ruim.ofx", bad)))
+    done = finished(client, member, one["id"])
+    assert done["status"] == "failed"
+    (note,) = notifications(client, member)["data"]
+    assert (note["type"], note["kind"], note["read_at"]) == (
+        "App\\Notifications\\ImportFailedNotification", "import.failed", None,
+    )  # fmt: skip
+    data = note["data"]
+    assert (data["import_id"], data["file_name"]) == (one["id"], "ruim.ofx")
+    assert (data["error"], data["line"]) == (done["error"]["message"], done["error"]["line"])
+    assert data["title"] == "Importação falhou"
+    assert data["error"] in data["body"]
+    assert client.post(PROCESS_PATH, json={"import_id": one["id"]}).status_code == 200
+    assert len(notifications(client, member)["data"]) == 1
+
+
 def test_mark_one_then_all_read(
     client: httpx.Client, member: Provisioned, other: Provisioned
 ) -> None:

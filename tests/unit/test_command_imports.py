@@ -27,7 +27,7 @@ from scenarios.statement_data import Row, csv, ofx
 from shared.domain.accounts import Account
 from shared.domain.errors import NotFoundError, RuleViolationError
 from shared.domain.imports import Import, Resolution, row_id_for
-from shared.domain.notifications import Inbox, Notification
+from shared.domain.notifications import IMPORT_FAILED, Inbox, Notification
 from shared.domain.transactions import Transaction
 from tests.unit.conftest import CommandSide, Member
 
@@ -164,7 +164,15 @@ def test_malformed_file_fails_with_its_line_and_records_nothing(
     done = process(side, imports, import_id)
     assert done.status == "failed"
     assert done.error
-    assert [type(e) for e in side.events_after(before)] == [Import.Failed]
+    failed, told = side.events_after(before)
+    assert type(failed) is Import.Failed
+    assert type(told) is Notification.Created  # the user is told, in the same commit
+    assert (told.kind, told.data["import_id"], told.data["line"]) == (
+        IMPORT_FAILED, str(import_id), failed.line,
+    )  # fmt: skip
+    # A redelivered task changes nothing: the import has failed, once.
+    process(side, imports, import_id)
+    assert len(side.events_after(before)) == 2
 
 
 def test_csv_into_a_target_account(
