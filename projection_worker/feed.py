@@ -40,8 +40,8 @@ class Feed:
     def __init__(self, fetch: Fetch, *, keep: int = 20_000, page: int = 2_000) -> None:
         self._fetch = fetch
         self.keep, self.page = keep, page
-        # (start, positions, events), replaced whole, never mutated: a lane slices it
-        # without the lock. None until the first read.
+        # (start, positions, events): replaced whole when it moves its start, else grown
+        # at its end only; a lane slices it without the lock. None until the first read.
         self._window: tuple[int, list[int], list[Positioned]] | None = None
         self._lock = threading.Lock()
 
@@ -77,11 +77,17 @@ class Feed:
     def _extend(self, after: int, fetched: list[Positioned]) -> None:
         window = self._window
         if window is not None and after == window[1][-1]:
+            # In place: a lane slicing meanwhile sees the same prefix, or a longer one
+            # (events grow first, so a position found always has its event).
             start, positions, events = window
-            positions = positions + [e.position for e in fetched]
-            events = events + fetched
+            events.extend(fetched)
+            positions.extend(e.position for e in fetched)
+            if len(events) <= self.keep + self.keep // 4:
+                return
         else:  # a new window: the first read, or a lane past the end of this one
             start, positions, events = after, [e.position for e in fetched], fetched
+        # Trimmed to ``keep`` once a quarter over it: new lists, so copying them is paid
+        # once per ``keep / 4`` events, not per read.
         drop = len(events) - self.keep
         if drop > 0:
             start = positions[drop - 1]

@@ -31,11 +31,6 @@ def derived_id(*parts: object) -> UUID:
     return uuid5(VALORIZE_NAMESPACE, "|".join(str(p) for p in parts))
 
 
-def derived_id_text(*parts: object) -> str:
-    """``str(derived_id(*parts))``, without building the UUID."""
-    return derived_ids_text(parts[:-1], [parts[-1]])[0]
-
-
 def derived_ids_text(common: tuple[object, ...], lasts: Iterable[object]) -> list[str]:
     """``[str(derived_id(*common, last)) for last in lasts]``, about three times as fast
     (a projection derives one per imported row)."""

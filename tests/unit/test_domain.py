@@ -131,17 +131,17 @@ def test_ids() -> None:
     assert parse_uuid(str(first)) == first
 
 
-def test_derived_id_text_is_the_derived_uuid_as_text() -> None:
+def test_derived_ids_text_are_the_derived_uuids_as_text() -> None:
     from uuid import UUID, uuid4
 
-    from shared.domain.ids import derived_id, derived_id_text
+    from shared.domain.ids import derived_id, derived_ids_text
     from shared.domain.imports import row_id_for, row_ids_text
 
-    for n in range(2_000):
-        parts = ("import-row", uuid4(), n, "ação")
-        assert derived_id_text(*parts) == str(derived_id(*parts))
-        assert UUID(derived_id_text(*parts)).version == 5
+    common = ("import-row", uuid4(), "ação")
+    lasts = list(range(2_000))
+    texts = derived_ids_text(common, lasts)
+    assert texts == [str(derived_id(*common, last)) for last in lasts]
+    assert all(UUID(text).version == 5 for text in texts)
     import_id = str(uuid4())
-    assert row_ids_text(import_id, range(5, 9)) == [
-        str(row_id_for(import_id, o)) for o in range(5, 9)
-    ]
+    ordinals = range(5, 9)
+    assert row_ids_text(import_id, ordinals) == [str(row_id_for(import_id, o)) for o in ordinals]

@@ -96,3 +96,17 @@ def test_concurrent_lanes_each_see_every_event_in_order() -> None:
     for thread in threads:
         thread.join()
     assert all(got == list(range(1, 2001)) for got in seen.values())
+
+
+def test_the_window_stays_within_a_quarter_over_keep() -> None:
+    store = Store(list(range(1, 1001)))
+    feed = Feed(store.fetch, keep=100, page=7)
+    at = 0
+    while batch := feed.read(at, 7):
+        at = batch[-1].position
+        window = feed._window
+        assert window is not None
+        assert len(window[2]) <= 125
+        assert window[1] == [e.position for e in window[2]]
+    assert at == 1000
+    assert positions(feed.read(900, 3)) == [901, 902, 903]  # the last 100 are held
