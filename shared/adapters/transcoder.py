@@ -9,19 +9,52 @@ the result is about twice as fast as ``json`` calling a Python hook for every ob
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder, TranscodingNotRegisteredError
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Transcoding,
+    TranscodingNotRegisteredError,
+    UUIDAsHex,
+)
 
 # Written before input hygiene existed (shared.domain.text): events whose text holds NUL,
 # which no PostgreSQL text or jsonb value can. They are read with it replaced, so every
 # read model can project them; the stored bytes stay as they were.
 _NUL_ESCAPE = b"\\u0000"
+_MARKER_KEY = b'"_type_"'
 REPLACEMENT = "\ufffd"
 
 
+# The library's transcodings of a value to text, and the decoding each does (without
+# its method call and assertion: the marker's data is checked to be text first).
+_FROM_TEXT: dict[type[Transcoding], Callable[[str], Any]] = {
+    DatetimeAsISO: datetime.fromisoformat,
+    UUIDAsHex: UUID,
+    DecimalAsStr: Decimal,
+}
+
+
 class FastJSONTranscoder(JSONTranscoder):
+    def __init__(self) -> None:
+        super().__init__()
+        self._from_text: dict[str, Callable[[str], Any]] = {}
+
+    def register(self, transcoding: Transcoding) -> None:
+        super().register(transcoding)
+        found = _FROM_TEXT.get(type(transcoding))
+        if found is None:
+            self._from_text.pop(transcoding.name, None)
+        else:
+            self._from_text[transcoding.name] = found
+
     def decode(self, data: bytes) -> Any:
         try:
             value = orjson.loads(data)
@@ -29,10 +62,32 @@ class FastJSONTranscoder(JSONTranscoder):
             # What orjson refuses and json accepts (e.g. integers over 64 bits).
             value = super().decode(data)
         else:
-            value = self._walk(value)
+            value = self._markers(value, data.count(_MARKER_KEY))
         if _NUL_ESCAPE in data:
             value = _without_nul(value)
         return value
+
+    def _markers(self, value: Any, count: int) -> Any:
+        """``value`` with its markers decoded, given how often ``"_type_"`` occurs in its
+        text: every marker's key, and perhaps a string or another key so spelled (never
+        fewer). An event's markers are its top-level datetimes: once those account for
+        every occurrence, nothing below (an import's 2,000 staged rows) needs a walk."""
+        if count == 0:
+            return value
+        if value.__class__ is not dict:
+            return self._walk(value)
+        from_text = self._from_text
+        for key, item in value.items():
+            if item.__class__ is dict and len(item) == 2:
+                name, data = item.get("_type_"), item.get("_data_")
+                if name.__class__ is str and data.__class__ is str:
+                    found = from_text.get(name)
+                    if found is not None:
+                        value[key] = found(data)
+                        count -= 1
+        # Anything left (a nested marker, a "_type_" key of some other object): the full
+        # walk, which leaves the values decoded above as they are.
+        return value if count == 0 else self._object(value)
 
     def _walk(self, value: Any) -> Any:
         kind = value.__class__
@@ -44,9 +99,17 @@ class FastJSONTranscoder(JSONTranscoder):
 
     def _object(self, obj: dict[str, Any]) -> Any:
         # Bottom-up, as json's object_hook: the data of a marker is decoded first.
+        from_text = self._from_text
         for key, item in obj.items():
             kind = item.__class__
             if kind is dict:
+                # A datetime's (or UUID's) marker, decoded here: most of an event's walk.
+                name, data = item.get("_type_"), item.get("_data_")
+                if len(item) == 2 and name.__class__ is str and data.__class__ is str:
+                    found = from_text.get(name)
+                    if found is not None:
+                        obj[key] = found(data)
+                        continue
                 obj[key] = self._object(item)
             elif kind is list and item:
                 obj[key] = [self._walk(value) for value in item]

@@ -31,6 +31,24 @@ def derived_id(*parts: object) -> UUID:
     return uuid5(VALORIZE_NAMESPACE, "|".join(str(p) for p in parts))
 
 
+# A SHA-1 digest's first 128 bits made a version-5 UUID (RFC 9562): version 5 in bits
+# 76-79, the variant (binary 10) in bits 62-63.
+_VERSION_CLEAR = ~((0xF << 76) | (0x3 << 62))
+_VERSION_5 = (5 << 76) | (0b10 << 62)
+
+
+def derived_ids(common: tuple[object, ...], lasts: Iterable[tuple[object, ...]]) -> list[UUID]:
+    """``[derived_id(*common, *last) for last in lasts]`` (each ``last`` not empty), about
+    twice as fast (an import derives one per statement row)."""
+    prefix = _NAMESPACE_BYTES + "".join(f"{p}|" for p in common).encode()
+    found = []
+    for last in lasts:
+        name = "|".join(str(p) for p in last).encode()
+        digest = sha1(prefix + name, usedforsecurity=False).digest()
+        found.append(UUID(int=(int.from_bytes(digest[:16]) & _VERSION_CLEAR) | _VERSION_5))
+    return found
+
+
 def derived_ids_text(common: tuple[object, ...], lasts: Iterable[object]) -> list[str]:
     """``[str(derived_id(*common, last)) for last in lasts]``, about three times as fast
     (a projection derives one per imported row)."""

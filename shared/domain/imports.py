@@ -26,7 +26,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.domain.ids import derived_id, derived_ids_text
+from shared.domain.ids import derived_id, derived_ids, derived_ids_text
 
 
 class ImportStatus(StrEnum):
@@ -54,9 +54,10 @@ def import_id_for(user_id: UUID | str, account_id: UUID | str | None, sha256: st
     return derived_id("import", user_id, account_id or "", sha256)
 
 
-def imported_transaction_id(account_id: UUID | str, fitid: str, occurrence: int) -> UUID:
-    """The transaction a statement row becomes: one per (account, FITID, occurrence)."""
-    return derived_id("imported-transaction", account_id, fitid, occurrence)
+def imported_transaction_ids(account_id: UUID | str, keys: Iterable[tuple[str, int]]) -> list[UUID]:
+    """The transaction each statement row becomes: one per (account, FITID, occurrence
+    of that FITID in the file)."""
+    return derived_ids(("imported-transaction", account_id), keys)
 
 
 def imported_account_id(user_id: UUID | str, bank_code: str, kind: str, number: str) -> UUID:

@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import io
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO
 from uuid import UUID, uuid4
@@ -112,6 +112,28 @@ def test_fixture_opens_its_account_and_records_two_transactions(
     assert len(notes) == 1
     assert notes[0].data["new_count"] == 2
     assert notes[0].data["body"] == "Conta Test Bank • Novos: 2 • Conciliados: 0 • Conflitos: 0"
+
+
+def test_imported_transactions_are_what_the_aggregate_records(
+    side: CommandSide, imports: ImportHandlers, user: Member
+) -> None:
+    """The import builds its ``Recorded`` events without the aggregate (for speed): the
+    same event, field for field, as ``Transaction(...)`` records."""
+    from command_service.handlers.imports import _recorded
+    from shared.statements.model import FitidSource, StatementRow
+
+    when = datetime(2026, 1, 2, 3, tzinfo=UTC)
+    row = StatementRow(1, "F1", FitidSource.BANK, when, -5, "açaí", "DEBIT")
+    txn_id, user_id, account_id = uuid4(), str(uuid4()), str(uuid4())
+    built = _recorded(txn_id, user_id, account_id, "BRL", row)
+    made = Transaction(
+        id=txn_id, user_id=user_id, account_id=account_id, category_id=None, amount=-5,
+        currency="BRL", date=row.posted_at, memo="açaí", fitid="F1", splits=[], source="import",
+    ).collect_events()[0]  # fmt: skip
+    assert type(built) is type(made)
+    assert {**vars(built), "timestamp": None} == {**vars(made), "timestamp": None}
+    ledger = side.memory.ledger
+    assert ledger._stored(built) == ledger.mapper.to_stored_event(built)
 
 
 def test_redelivered_task_appends_nothing(

@@ -145,3 +145,15 @@ def test_derived_ids_text_are_the_derived_uuids_as_text() -> None:
     import_id = str(uuid4())
     ordinals = range(5, 9)
     assert row_ids_text(import_id, ordinals) == [str(row_id_for(import_id, o)) for o in ordinals]
+
+
+def test_derived_ids_are_the_derived_uuids() -> None:
+    from uuid import uuid4
+
+    from shared.domain.ids import derived_id, derived_ids
+
+    common = ("imported-transaction", uuid4())
+    lasts = [(f"FITID-{n}-ação", n % 3) for n in range(2_000)] + [("",), ("", ""), ("a|b", -1)]
+    found = derived_ids(common, lasts)
+    assert found == [derived_id(*common, *last) for last in lasts]
+    assert all(u.version == 5 and u.variant == "specified in RFC 4122" for u in found)

@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import (
     DatetimeAsISO,
+    DecimalAsStr,
     JSONTranscoder,
     TranscodingNotRegisteredError,
     UUIDAsHex,
@@ -29,6 +30,7 @@ def _both() -> tuple[JSONTranscoder, FastJSONTranscoder]:
     for transcoder in (old, new):
         transcoder.register(UUIDAsHex())
         transcoder.register(DatetimeAsISO())
+        transcoder.register(DecimalAsStr())
     return old, new
 
 
@@ -40,6 +42,13 @@ def _both() -> tuple[JSONTranscoder, FastJSONTranscoder]:
         {"splits": [{"category_id": "c", "amount": 5, "at": datetime(2025, 1, 1, tzinfo=UTC)}]},
         {"_type_": "not a marker", "other": 1, "third": 2},
         {"nested": {"_type_": "uuid_hex", "_data_": UUID(int=9).hex}},
+        {"nested": {"_type_": "datetime_iso", "_data_": "2025-01-02T03:04:05", "x": 1}},
+        {"nested": {"_type_": "decimal_str", "_data_": "12.30"}},
+        # Top-level markers, and others below them (or none): the walk must still find them.
+        {"when": datetime(2025, 1, 2, tzinfo=UTC), "rows": [{"at": datetime(2025, 1, 3)}]},
+        {"when": datetime(2025, 1, 2, tzinfo=UTC), "rows": [{"a": 1, "b": "_type_"}] * 3},
+        {"when": datetime(2025, 1, 2, tzinfo=UTC), "memo": '"_type_"', "who": [UUID(int=3)]},
+        {"when": datetime(2025, 1, 2, tzinfo=UTC), "rows": [{"_type_": "x", "y": 1, "z": 2}]},
         {"big": 2**70, "text": "Pão \\ \t \n ü"},
         {},
     ],

@@ -10,6 +10,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from shared.adapters.memory import open_memory_ledger
+from shared.domain.imports import Import
 from shared.domain.transactions import Transaction
 
 MEMOS = [
@@ -92,3 +93,48 @@ def test_record_appends_in_order_and_refuses_a_taken_version() -> None:
     assert [ledger.mapper.to_domain_event(n) for n in stored] == events
     with pytest.raises(IntegrityError):
         ledger.record([events[0]])
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        datetime(2025, 1, 2, tzinfo=UTC),
+        datetime(2025, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2025, 1, 2, 3, 4, 5, 1, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(999, 3, 4, 5, 6, 7, 80, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=5, minutes=30, seconds=7))),
+    ],
+)
+def test_dates_written_by_orjson_are_the_transcodings_text(date: datetime) -> None:
+    ledger = open_memory_ledger()
+    event = _recorded("x", -5, date).collect_events()[0]
+    assert ledger._stored(event) == ledger.mapper.to_stored_event(event)
+
+
+def test_staged_rows_are_written_as_the_library_writes_them() -> None:
+    """An import's rows (flat objects of scalars) go through orjson; anything else in a
+    list (a nested object, a float) falls back to the library, with the same bytes."""
+    ledger = open_memory_ledger()
+    imp = Import(
+        id=uuid4(),
+        user_id=str(uuid4()),
+        account_id=None,
+        file_name="extrato.ofx",
+        extension="ofx",
+        file_key="k",
+        sha256="0" * 64,
+        size=10,
+    )
+    rows: list[dict[str, object]] = [
+        {"line": 1, "memo": memo, "amount": -(1 << 62), "status": "new", "ok": True}
+        for memo in MEMOS
+    ]
+    imp.stage(str(uuid4()), "BRL", rows)
+    imp.stage(str(uuid4()), "BRL", [{"status": "new", "nested": {"a": 1}}])
+    imp.stage(str(uuid4()), "BRL", [{"status": "new", "amount": 1.5}])
+    imp.stage(str(uuid4()), "BRL", [{"status": "new", "amount": 1 << 64}])
+    imp.stage(str(uuid4()), "BRL", [])
+    for event in imp.collect_events():
+        assert ledger._stored(event) == ledger.mapper.to_stored_event(event)
