@@ -318,18 +318,18 @@ class _Processing:
         ids = imported_transaction_ids(account.id, [(r.fitid, o) for o, r in batch])
         uow.load(ids)
         rows, made = [], []
-        currency = account.currency.value
+        account_id, currency = str(account.id), account.currency.value
         for txn_id, (_, row) in zip(ids, batch, strict=True):
             status = _status(uow.get(Transaction, txn_id), row)
             if status is RowStatus.NEW:
-                made.append(_recorded(txn_id, imp.user_id, str(account.id), currency, row))
+                made.append(_recorded(txn_id, imp.user_id, account_id, currency, row))
             rows.append(
                 staged_row(
                     row.line, row.fitid, row.posted_at, row.amount, row.memo, row.kind,
                     status, txn_id,
                 )
             )  # fmt: skip
-        imp.stage(str(account.id), account.currency.value, rows)
+        imp.stage(account_id, currency, rows)
         # The account's first transactions fix its currency (``Account.Used``, same commit).
         if made and account.use() and account not in opening:
             uow.add(account)

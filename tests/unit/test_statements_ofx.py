@@ -356,3 +356,29 @@ def test_a_credit_card_statement_is_read_as_a_credit_account() -> None:
         "5555XXXX1234",
     )
     assert account.bank_id is None  # no FI in the signon
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<TRNTYPE>DEBIT</TRNTYPE><FITID> 1 </FITID><MEMO>a</MEMO><MEMO>b</MEMO>",
+        "<TRNTYPE></TRNTYPE><NAME>n</NAME><FITID>2</FITID><FITID>3</FITID>",
+        "<CURRENCY><CURRATE>1</CURRATE></CURRENCY><CURRENCY><CURSYM>USD</CURSYM></CURRENCY>",
+        "<CURRENCY><CURSYM></CURSYM><CURSYM>EUR</CURSYM></CURRENCY>",
+        "<ORIGCURRENCY><CURSYM>USD</CURSYM></ORIGCURRENCY><CURRENCY></CURRENCY>",
+        "",
+    ],
+)
+def test_a_rows_fields_are_read_as_findtext_reads_them(body: str) -> None:
+    """One pass over a transaction's children stands for ``find``/``findtext``: the same
+    first child of each tag, and the first CURSYM of any CURRENCY."""
+    import xml.etree.ElementTree as ET
+
+    from shared.statements.ofx import _children, _text
+
+    element = ET.fromstring(f"<STMTTRN>{body}</STMTTRN>")
+    first, cursym = _children(element)
+    for tag in ("TRNTYPE", "FITID", "MEMO", "NAME", "DTPOSTED", "CURRENCY"):
+        assert first.get(tag) is element.find(tag)
+        assert _text(first, tag) == (element.findtext(tag) or "").strip()
+    assert cursym == (element.findtext("CURRENCY/CURSYM") or "")
