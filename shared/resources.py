@@ -71,10 +71,11 @@ def category_json(category: CategoryView) -> JSON:
 def split_shape(
     *, id: str, amount: int, currency: Currency, memo: str | None, category: Any
 ) -> JSON:
+    formatted = format_money(amount, currency)
     return {
-        "amount_formatted": format_money(amount, currency),
+        "amount_formatted": formatted,
         "id": id,
-        "amount": Money(amount, currency).as_json(),
+        "amount": Money(amount, currency).as_json(formatted),
         "memo": memo,
         "category": category,
     }
@@ -106,10 +107,11 @@ def transaction_shape(
     """The transaction resource's keys, in order; ``category``, ``account`` and the
     splits' categories are given shaped (or as the hot read model's markers)."""
     money = Money(amount, currency)
+    formatted = money.formatted()
     return {
-        "amount_formatted": money.formatted(),
+        "amount_formatted": formatted,
         "id": id,
-        "amount": money.as_json(),
+        "amount": money.as_json(formatted),
         "fitid": fitid,
         "memo": memo,
         "type": type_name(amount),

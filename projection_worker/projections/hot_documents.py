@@ -20,14 +20,28 @@ from shared.domain.money import Currency
 # orjson writes the marker character inside a JSON string as \u0001: the quoted marker
 # becomes the bare marker (a control character never appears raw in orjson's output).
 _QUOTED_MARK = re.compile(rb'"\\u0001([A-Za-z])([0-9a-f-]*)"')
+_QUOTED_PREFIX = b'"\\u0001'
 
 
 def mark(kind: str, ref: object = "") -> str:
     return f"{MARK}{kind}{ref}"
 
 
-def template(body: Any) -> bytes:
-    return _QUOTED_MARK.sub(b"\x01\\1\\2", orjson.dumps(body))
+# A marker the pattern above unquotes (its kind letter, then an id's characters).
+_MARK = re.compile("\x01[A-Za-z][0-9a-f-]*")
+
+
+def template(body: Any, marks: tuple[str | None, ...] = ()) -> bytes:
+    """``body`` as JSON, its markers unquoted. ``marks``: markers the body holds, each
+    unquoted by a plain replacement (a fraction of the pattern's scan of the whole
+    document); the pattern finds any other."""
+    raw = orjson.dumps(body)
+    for marker in marks:
+        if marker is not None and _MARK.fullmatch(marker):
+            raw = raw.replace(orjson.dumps(marker), marker.encode())
+    if _QUOTED_PREFIX in raw:
+        raw = _QUOTED_MARK.sub(b"\x01\\1\\2", raw)
+    return raw
 
 
 def category_ref(category_id: str | None) -> str | None:
@@ -36,28 +50,30 @@ def category_ref(category_id: str | None) -> str | None:
 
 def transaction(e: Any, *, fitid: Any) -> bytes:
     currency = Currency(e.currency)
-    return template(
-        resources.transaction_shape(
-            id=str(e.originator_id),
-            amount=e.amount,
+    category, account = category_ref(e.category_id), mark("a", e.account_id)
+    splits = [
+        resources.split_shape(
+            id=s["id"],
+            amount=s["amount"],
             currency=currency,
-            fitid=fitid,
-            memo=e.memo,
-            date=e.date,
-            category=category_ref(e.category_id),
-            account=mark("a", e.account_id),
-            splits=[
-                resources.split_shape(
-                    id=s["id"],
-                    amount=s["amount"],
-                    currency=currency,
-                    memo=s["memo"],
-                    category=category_ref(s["category_id"]),
-                )
-                for s in e.splits
-            ],
+            memo=s["memo"],
+            category=category_ref(s["category_id"]),
         )
+        for s in e.splits
+    ]
+    body = resources.transaction_shape(
+        id=str(e.originator_id),
+        amount=e.amount,
+        currency=currency,
+        fitid=fitid,
+        memo=e.memo,
+        date=e.date,
+        category=category,
+        account=account,
+        splits=splits,
     )
+    # Split categories (and a fitid marker) are left to the pattern: rarer.
+    return template(body, (account, category))
 
 
 def account(e: Any) -> bytes:

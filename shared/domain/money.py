@@ -34,6 +34,8 @@ class Money:
     def formatted(self) -> str:
         return format_money(self.value, self.currency)
 
-    def as_json(self) -> dict[str, object]:
-        """The public JSON form, key order as the original: value, formatted, currency."""
-        return {"value": self.value, "formatted": self.formatted(), "currency": self.currency.value}
+    def as_json(self, formatted: str | None = None) -> dict[str, object]:
+        """The public JSON form, key order as the original: value, formatted, currency
+        (``formatted``: this amount's ``formatted()``, when the caller has it already)."""
+        text = self.formatted() if formatted is None else formatted
+        return {"value": self.value, "formatted": text, "currency": self.currency.value}
