@@ -49,6 +49,12 @@ def category_ref(category_id: str | None) -> str | None:
 
 
 def transaction(e: Any, *, fitid: Any) -> bytes:
+    return template(*transaction_body(e, fitid=fitid))
+
+
+def transaction_body(e: Any, *, fitid: Any) -> tuple[Any, tuple[str | None, ...]]:
+    """The transaction resource with its markers, and the markers to unquote by plain
+    replacement (split categories and a fitid marker, rarer, are left to the pattern)."""
     currency = Currency(e.currency)
     category, account = category_ref(e.category_id), mark("a", e.account_id)
     splits = [
@@ -72,8 +78,7 @@ def transaction(e: Any, *, fitid: Any) -> bytes:
         account=account,
         splits=splits,
     )
-    # Split categories (and a fitid marker) are left to the pattern: rarer.
-    return template(body, (account, category))
+    return body, (account, category)
 
 
 def account(e: Any) -> bytes:
