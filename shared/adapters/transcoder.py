@@ -30,6 +30,7 @@ from eventsourcing.persistence import (
 # read model can project them; the stored bytes stay as they were.
 _NUL_ESCAPE = b"\\u0000"
 _MARKER_KEY = b'"_type_"'
+_NOT_TEXT = object()  # no marker of a text transcoding
 REPLACEMENT = "\ufffd"
 
 
@@ -76,18 +77,24 @@ class FastJSONTranscoder(JSONTranscoder):
             return value
         if value.__class__ is not dict:
             return self._walk(value)
-        from_text = self._from_text
         for key, item in value.items():
-            if item.__class__ is dict and len(item) == 2:
-                name, data = item.get("_type_"), item.get("_data_")
-                if name.__class__ is str and data.__class__ is str:
-                    found = from_text.get(name)
-                    if found is not None:
-                        value[key] = found(data)
-                        count -= 1
+            if item.__class__ is dict and (found := self._text_marker(item)) is not _NOT_TEXT:
+                value[key] = found
+                count -= 1
         # Anything left (a nested marker, a "_type_" key of some other object): the full
         # walk, which leaves the values decoded above as they are.
         return value if count == 0 else self._object(value)
+
+    def _text_marker(self, item: dict[str, Any]) -> Any:
+        """The value of ``item`` if it is the marker of a text transcoding of the
+        library's (datetime, UUID, Decimal), else ``_NOT_TEXT``."""
+        if len(item) != 2:
+            return _NOT_TEXT
+        name, data = item.get("_type_"), item.get("_data_")
+        if name.__class__ is not str or data.__class__ is not str:
+            return _NOT_TEXT
+        found = self._from_text.get(name)
+        return _NOT_TEXT if found is None else found(data)
 
     def _walk(self, value: Any) -> Any:
         kind = value.__class__
@@ -99,18 +106,12 @@ class FastJSONTranscoder(JSONTranscoder):
 
     def _object(self, obj: dict[str, Any]) -> Any:
         # Bottom-up, as json's object_hook: the data of a marker is decoded first.
-        from_text = self._from_text
         for key, item in obj.items():
             kind = item.__class__
             if kind is dict:
                 # A datetime's (or UUID's) marker, decoded here: most of an event's walk.
-                name, data = item.get("_type_"), item.get("_data_")
-                if len(item) == 2 and name.__class__ is str and data.__class__ is str:
-                    found = from_text.get(name)
-                    if found is not None:
-                        obj[key] = found(data)
-                        continue
-                obj[key] = self._object(item)
+                found = self._text_marker(item)
+                obj[key] = self._object(item) if found is _NOT_TEXT else found
             elif kind is list and item:
                 obj[key] = [self._walk(value) for value in item]
         if len(obj) == 2 and "_type_" in obj and "_data_" in obj:

@@ -31,6 +31,11 @@ def derived_id(*parts: object) -> UUID:
     return uuid5(VALORIZE_NAMESPACE, "|".join(str(p) for p in parts))
 
 
+def _prefix(common: tuple[object, ...]) -> bytes:
+    """What UUIDv5 hashes before the last part of ``derived_id(*common, last)``."""
+    return _NAMESPACE_BYTES + "".join(f"{p}|" for p in common).encode()
+
+
 # A SHA-1 digest's first 128 bits made a version-5 UUID (RFC 9562): version 5 in bits
 # 76-79, the variant (binary 10) in bits 62-63.
 _VERSION_CLEAR = ~((0xF << 76) | (0x3 << 62))
@@ -40,7 +45,7 @@ _VERSION_5 = (5 << 76) | (0b10 << 62)
 def derived_ids(common: tuple[object, ...], lasts: Iterable[tuple[object, ...]]) -> list[UUID]:
     """``[derived_id(*common, *last) for last in lasts]`` (each ``last`` not empty), about
     twice as fast (an import derives one per statement row)."""
-    prefix = _NAMESPACE_BYTES + "".join(f"{p}|" for p in common).encode()
+    prefix = _prefix(common)
     found = []
     for last in lasts:
         name = "|".join(str(p) for p in last).encode()
@@ -53,7 +58,7 @@ def derived_ids_text(common: tuple[object, ...], lasts: Iterable[object]) -> lis
     """``[str(derived_id(*common, last)) for last in lasts]``, about three times as fast
     (a projection derives one per imported row)."""
     # SHA-1 is what UUIDv5 is defined with (an identifier, not a secret).
-    prefix = _NAMESPACE_BYTES + "".join(f"{p}|" for p in common).encode()
+    prefix = _prefix(common)
     found = []
     for last in lasts:
         d = sha1(prefix + str(last).encode(), usedforsecurity=False).hexdigest()
