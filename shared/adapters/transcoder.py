@@ -64,7 +64,9 @@ class FastJSONTranscoder(JSONTranscoder):
             value = super().decode(data)
         else:
             value = self._markers(value, data.count(_MARKER_KEY))
-        if _NUL_ESCAPE in data:
+        # A backslash first: one memchr, where the escape's search cost as much as the
+        # rest of the checks (most events hold no escape at all).
+        if b"\\" in data and _NUL_ESCAPE in data:
             value = _without_nul(value)
         return value
 

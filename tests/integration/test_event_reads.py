@@ -33,3 +33,7 @@ def test_reads_match_the_library_row_for_row(
     if kwargs.get("topics") != ("no.such:Topic",):
         assert ours  # the user fixture wrote events: an empty answer would prove nothing
     assert all(type(n.state) is bytes for n in ours)
+    # Built without the dataclass's __init__: the same type and attributes, in order.
+    assert [(type(n), list(vars(n).items())) for n in ours] == [
+        (type(n), list(vars(n).items())) for n in library
+    ]

@@ -62,6 +62,23 @@ def test_fast_transcoder_decodes_exactly_what_the_library_does(state: dict[str, 
         assert new.decode(encoded) == state
 
 
+@pytest.mark.parametrize(
+    ("stored", "read"),
+    [
+        (
+            b'{"a":"x\\u0000y","b":["\\u0000",{"c\\u0000":1}]}',
+            {"a": "x\ufffdy", "b": ["\ufffd", {"c\ufffd": 1}]},
+        ),
+        (b'{"a":"x\\\\u0000y"}', {"a": "x\\u0000y"}),  # an escaped backslash: no NUL
+        (b'{"a":"\\"\\u0041"}', {"a": '"A'}),
+    ],
+)  # fmt: skip
+def test_a_stored_nul_is_read_as_the_replacement_character(
+    stored: bytes, read: dict[str, object]
+) -> None:
+    assert FastJSONTranscoder().decode(stored) == read
+
+
 def test_fast_transcoder_refuses_unknown_types_like_the_library() -> None:
     old, new = _both()
     raw = b'{"x":{"_type_":"nope","_data_":1}}'

@@ -4,11 +4,14 @@ bad rows reported by line, and a 50,000-row file streamed."""
 from __future__ import annotations
 
 import io
+import random
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from ofxtools.models.bank.stmt import TRNTYPES
+from ofxtools.Parser import ParseError, TreeBuilder
 
 from shared.domain.accounts import AccountType
 from shared.domain.money import Currency
@@ -19,9 +22,11 @@ from shared.statements import (
     StatementFormat,
     StatementRow,
     UnsupportedCurrencyError,
+    ofx,
     open_statement,
     reader,
 )
+from tests.unit.test_statements_robustness import mutated
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "statements"
@@ -382,3 +387,60 @@ def test_a_rows_fields_are_read_as_findtext_reads_them(body: str) -> None:
         assert first.get(tag) is element.find(tag)
         assert _text(first, tag) == (element.findtext(tag) or "").strip()
     assert cursym == (element.findtext("CURRENCY/CURSYM") or "")
+
+
+class _Reference(ofx._Builder):
+    """Our builder fed by ofxtools' own ``TreeBuilder.feed``."""
+
+    feed = TreeBuilder.feed
+
+
+def _built(builder: ofx._Builder, text: str) -> tuple[object, ...]:
+    """What feeding ``text`` as ``OfxReader`` does (a piece per transaction) builds: the
+    closed transactions, the currency and the tree, or the error and what came before."""
+    closed: list[tuple[int, bytes]] = []
+    try:
+        first, *rest = text.split("<STMTTRN>")
+        for piece in [first, *("<STMTTRN>" + piece for piece in rest)]:
+            builder.feed(piece)
+            closed += [(line, ET.tostring(element)) for line, element in builder.closed]
+            builder.closed.clear()
+        root = builder.close()
+    except (ParseError, ET.ParseError, StatementError) as error:
+        return ("error", type(error), str(error), closed, builder.currency)
+    return ("tree", None if root is None else ET.tostring(root), closed, builder.currency)
+
+
+_FEED_CASES = [
+    "<OFX><A>1</A><B> two words </B><C><D>x<E>y</C></OFX>",
+    "<OFX><A><![CDATA[ <kept> as is ]]></A></OFX>",
+    "<OFX><A>1</A> tail text</OFX>",
+    "<OFX><A>1</A></B></OFX>",
+    "<OFX></A>text</OFX>",
+    "<OFX><A></A><B>   </B><C>\n</C></OFX>",
+    "<OFX><CURDEF>XYZ</OFX>",
+    "<OFX><CURDEF></CURDEF></OFX>",
+    "<OFX><STMTTRN><FITID>1</STMTTRN></STMTTRN></OFX>",
+    "no tags at all",
+    "<OFX><a>lower</a></OFX>",
+]
+
+
+@pytest.mark.parametrize("text", _FEED_CASES)
+def test_our_feed_builds_what_ofxtools_feed_builds(text: str) -> None:
+    assert _built(ofx._Builder(), text) == _built(_Reference(), text)
+
+
+@pytest.mark.parametrize("sample", sorted(FIXTURES.glob("*.ofx")), ids=lambda path: path.name)
+def test_our_feed_equals_ofxtools_feed_on_mutated_statements(sample: Path) -> None:
+    """Seeded mutations of every OFX fixture: the same tree, rows and currency, or the
+    same error after the same rows, as ofxtools' ``TreeBuilder.feed`` builds."""
+    rng = random.Random(sample.name)
+    original = sample.read_bytes()
+    kinds = set()
+    for data in [original, *(mutated(original, rng) for _ in range(200))]:
+        text = data.decode("cp1252", errors="replace")
+        ours = _built(ofx._Builder(), text)
+        assert ours == _built(_Reference(), text)
+        kinds.add(ours[0])
+    assert kinds == {"tree", "error"}  # both outcomes were compared
