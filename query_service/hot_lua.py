@@ -50,8 +50,9 @@ if redis.call('SISMEMBER', '${parked}', user) == 1 then return {'parked', applie
 -- Rendered listings are kept while the versions of the caller's partition and of the
 -- global one stand still (bumped by every projected batch that changes them): a kept
 -- page is exactly the one this call would render. The expiry only frees memory. Checked
--- first, so a kept page costs none of what follows. Date windows are the mixed load's,
--- random per request: rendered, never kept.
+-- first, so a kept page costs none of what follows (``hot.HotReads`` makes this check with
+-- plain commands before calling the script). Date windows are the mixed load's, random
+-- per request: rendered, never kept.
 local query = ARGV[1]
 local kept_key, versions
 if query == 'accounts' or query == 'categories' or query == 'budgets' or

@@ -96,7 +96,8 @@ HOT_PREFIXES: Final = {
     "bank": "k:",  # string: bank JSON
     "version": "v:",  # counter per partition (user or ``global``): bumped by every batch
     #                   that changes it, so an unchanged pair means an unchanged answer
-    "page": "pc:",  # rendered pages: "{user version}:{global version}\n{total}\n{JSON}"
+    "page": "pc:",  # rendered pages, hash: v "{user version}:{global version}", t total,
+    #                d JSON; "pc:{user}:{the read's arguments, comma-joined}:{query}"
 }
 # Templates hold markers: MARK, a kind letter, then for a, c and k a 36-character id.
 # Filled in when read: a an account's document, c a category's (or null), k a bank's,

@@ -37,7 +37,7 @@ class RedisReplyError(Exception):
 class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
         self.reader = hiredis.Reader()
-        self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.waiting: collections.deque[asyncio.Future[Any] | None] = collections.deque()
         self.transport: Any = None  # uvloop's transports are not asyncio.Transport
         self.lost: BaseException | None = None
         self.gone = asyncio.Event()  # connection_lost ran: the socket is closed
@@ -57,7 +57,9 @@ class _Protocol(asyncio.Protocol):
         self.reader.feed(data)
         while (reply := self.reader.gets()) is not False:
             waiter = self.waiting.popleft()
-            if waiter.done():  # its caller gave up (cancelled): the reply is dropped
+            # None: a reply nobody waits for (a transaction's OK and QUEUED), or its
+            # caller gave up (cancelled): the reply is dropped.
+            if waiter is None or waiter.done():
                 continue
             if isinstance(reply, hiredis.ReplyError):
                 waiter.set_exception(RedisReplyError(str(reply)))
@@ -69,10 +71,11 @@ class _Protocol(asyncio.Protocol):
         self.gone.set()
         while self.waiting:
             waiter = self.waiting.popleft()
-            if not waiter.done():
+            if waiter is not None and not waiter.done():
                 waiter.set_exception(ConnectionError("redis connection lost"))
 
 
+_MULTI, _EXEC = hiredis.pack_command(("MULTI",)), hiredis.pack_command(("EXEC",))
 FALSE = frozenset({"0", "F", "FALSE", "N", "NO"})  # redis-py's reading of a URL flag
 
 
@@ -134,6 +137,34 @@ class PipelinedRedis:
         if protocol is None or protocol.lost is not None:
             protocol = await self._connection()
         return await self._send(protocol, *args)
+
+    @staticmethod
+    def pack_transaction(*commands: tuple[Any, ...]) -> bytes:
+        """``commands`` packed as one ``MULTI``/``EXEC`` block, for ``transaction``
+        (packing costs more than sending: callers keep the blocks they send often)."""
+        return b"".join([_MULTI, *map(hiredis.pack_command, commands), _EXEC])
+
+    async def transaction(self, block: bytes, commands: int) -> list[Any]:
+        """Send ``block`` (``pack_transaction`` of ``commands`` commands), written at
+        once: atomic (no other client's command runs between them). Their replies; an
+        error reply of any of them raises ``RedisReplyError``."""
+        protocol = self._protocol
+        if protocol is None or protocol.lost is not None:
+            protocol = await self._connection()
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        # MULTI's OK and each QUEUED are dropped; EXEC's reply is the one waited for.
+        protocol.waiting.extend([None] * (commands + 1))
+        protocol.waiting.append(waiter)
+        if not protocol.outgoing:
+            loop.call_soon(protocol.flush)
+        protocol.outgoing.append(block)
+        replies = await waiter
+        if not isinstance(replies, list):  # nil: a WATCH failed (none is used here)
+            raise RedisReplyError(f"EXEC answered {replies!r}")
+        if failed := next((r for r in replies if isinstance(r, hiredis.ReplyError)), None):
+            raise RedisReplyError(str(failed))
+        return replies
 
     async def close(self) -> None:
         """Close the connection and wait (a second at most) until its socket is closed:

@@ -3,21 +3,25 @@ older than the caller's last write or than what it answered before."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 import redis
 
 from query_service.app import create_app as query_app
+from query_service.hot import HotReads, kept_key
 from query_service.hot_lua import MONEY
 from shared.adapters.eventstore import Ledger
-from shared.contracts import READ_MODEL_HEADER, REDIS_CACHE
+from shared.adapters.redis_pipe import PipelinedRedis
+from shared.contracts import HOT_PREFIXES, READ_MODEL_HEADER, REDIS_CACHE, parked_partitions_key
 from shared.domain.categories import Category
 from shared.domain.ids import uuid7
 from shared.domain.money import Currency, format_money
@@ -321,3 +325,60 @@ def test_dates_sort_as_postgresql_orders_them() -> None:
     keys = [date_key(m) for m in moments]
     assert keys == sorted(keys)
     assert all(len(k) == 17 for k in keys)
+
+
+class _Counting(HotReads):
+    """The hot reads, counting the reads that ran the script."""
+
+    scripted = 0
+
+    async def _run(self, *args: object) -> list[object] | None:
+        self.scripted += 1
+        return await super()._run(*args)
+
+
+def test_a_kept_page_is_served_by_plain_commands_and_only_when_the_script_would(
+    api: httpx.Client, ledger: Ledger, settings: Settings
+) -> None:
+    user = provision(api, ledger)
+    _post(api, user, "/api/transactions", transaction_body(user.account_id, memo="kept"))
+    page = f"/api/transactions?accounts[]={user.account_id}&page=1&per_page=15"
+    wait_for(
+        lambda: api.get(page, headers=user.headers).headers.get(READ_MODEL_HEADER) == REDIS_CACHE
+    )
+    args = (1, 15, "-", "+", "", 1, user.account_id, 0)
+    owner = UUID(user.user_id)
+    key = kept_key("transactions", user.user_id, args)
+    client = redis.Redis.from_url(settings.redis_url)
+
+    async def run() -> None:
+        connection = PipelinedRedis(settings.redis_url)
+        hot = _Counting(connection)
+        try:
+            client.delete(key or "")
+            rendered = await hot.read("transactions", owner, 0, args)
+            assert rendered is not None
+            assert hot.scripted == 1
+            assert client.exists(key or "")  # ... and kept where the plain commands look
+            kept = await hot.read("transactions", owner, 0, args)
+            assert kept == rendered
+            assert hot.scripted == 1
+            # Behind what the caller has seen: neither the kept page nor the script.
+            assert await hot.read("transactions", owner, 0, args, seen=10**12) is None
+            client.sadd(parked_partitions_key(REDIS_CACHE), user.user_id)
+            try:  # the caller has events parked in the model: PostgreSQL answers
+                assert await hot.read("transactions", owner, 0, args) is None
+            finally:
+                client.srem(parked_partitions_key(REDIS_CACHE), user.user_id)
+            assert hot.scripted == 1  # both declined by the plain commands
+            client.incr(HOT_PREFIXES["version"] + user.user_id)  # as a projected batch
+            again = await hot.read("transactions", owner, 0, args)
+            assert again == rendered
+            assert hot.scripted == 2
+        finally:
+            await connection.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        client.close()
