@@ -96,7 +96,7 @@ async def _fresh(readers: Readers, caller: Caller) -> Freshness:
     answered from the hot model (no reader of a process sees the models go back), or the
     wait ran out."""
     seen = readers.hot.floor if readers.hot else 0
-    return await readers.watch.wait(caller.user_id, max(caller.explicit, seen))
+    return await readers.watch.wait(caller.user_id, caller.explicit, floor=seen)
 
 
 def _headers(fresh: Freshness) -> dict[str, str]:

@@ -103,8 +103,13 @@ class CheckpointWatch:
         mark = int(marked or 0)
         return max(explicit, mark), mark
 
-    async def wait(self, user_id: UUID, explicit: int = 0) -> Freshness:
+    async def wait(self, user_id: UUID, explicit: int = 0, *, floor: int = 0) -> Freshness:
+        """``floor``: a position this process has seen a read model answer at. Unlike a
+        client's ``explicit`` one it is not clamped to the acknowledged head: it was
+        applied, and the head mark is in Redis, which may have lost it (flushed,
+        restarted without disk) with the user's mark."""
         required, mark = await self.required_for(user_id, explicit)
+        required = max(required, floor)
         if required > self.applied:
             await self._until(required)
         elif time.monotonic() - self._refreshed_at > REFRESH_SECONDS:

@@ -10,17 +10,22 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
+import psycopg
 import pytest
 import redis
+from psycopg.sql import SQL, Identifier
 
 from query_service.app import create_app as query_app
+from query_service.freshness import CheckpointWatch
 from query_service.hot import HotReads, kept_key
 from query_service.hot_lua import MONEY
 from shared.adapters.eventstore import Ledger
+from shared.adapters.readmodel_schema import readmodel_ddl
 from shared.adapters.redis_pipe import PipelinedRedis
+from shared.adapters.wiring import async_pool
 from shared.contracts import HOT_PREFIXES, READ_MODEL_HEADER, REDIS_CACHE, parked_partitions_key
 from shared.domain.categories import Category
 from shared.domain.ids import uuid7
@@ -382,3 +387,44 @@ def test_a_kept_page_is_served_by_plain_commands_and_only_when_the_script_would(
         asyncio.run(run())
     finally:
         client.close()
+
+
+def test_a_floor_this_process_saw_is_waited_for_even_when_redis_lost_the_head_mark(
+    settings: Settings,
+) -> None:
+    """The cause of a stale read after a flush: the hot model's floor was passed as a
+    client's position, clamped to the head mark that the flush had taken with it."""
+    schema = "readmodel_floor"
+    with psycopg.connect(settings.readmodel_dsn, autocommit=True) as conn:
+        conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
+        for statement in readmodel_ddl(schema):
+            conn.execute(statement)
+        conn.execute(
+            SQL("INSERT INTO {}.projection_checkpoints (name, position) VALUES ('p', 10)").format(
+                Identifier(schema)
+            )
+        )
+    empty = settings.redis_url.rsplit("/", 1)[0] + "/9"  # no marks at all, as after a flush
+
+    async def run() -> None:
+        pool = await async_pool(settings.readmodel_dsn, 2, dict_rows=True)
+        pipe = PipelinedRedis(empty)
+        watch = CheckpointWatch(pool, schema, "p", pipe, timeout=0.2)
+        user = uuid4()
+        try:
+            # A client's position beyond every acknowledged one holds nothing...
+            assert (await watch.wait(user, explicit=50)).behind == 0
+            # ... a position this process saw applied is waited for (then flagged behind).
+            assert (await watch.wait(user, floor=50)).behind == 40
+            async with pool.connection() as conn:
+                await conn.execute(
+                    SQL("UPDATE {}.projection_checkpoints SET position = 60").format(
+                        Identifier(schema)
+                    )
+                )
+            assert (await watch.wait(user, floor=50)).behind == 0
+        finally:
+            await pipe.close()
+            await pool.close()
+
+    asyncio.run(run())
