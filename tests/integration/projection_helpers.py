@@ -90,3 +90,17 @@ def unbalanced_accounts(settings: Settings, schema: str = "readmodel") -> list[t
                 "HAVING a.balance <> COALESCE(SUM(t.amount), 0)"
             ).format(s=Identifier(schema))
         ).fetchall()
+
+
+def checkpoint_only_schema(settings: Settings, schema: str, name: str, position: int) -> None:
+    """A fresh read-model schema whose only row is projection ``name``'s checkpoint."""
+    with psycopg.connect(settings.readmodel_dsn, autocommit=True) as conn:
+        conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
+        for statement in readmodel_ddl(schema):
+            conn.execute(statement)
+        conn.execute(
+            SQL("INSERT INTO {}.projection_checkpoints (name, position) VALUES (%s, %s)").format(
+                Identifier(schema)
+            ),
+            (name, position),
+        )

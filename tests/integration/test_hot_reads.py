@@ -13,7 +13,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-import psycopg
 import pytest
 import redis
 from psycopg.sql import SQL, Identifier
@@ -23,7 +22,6 @@ from query_service.freshness import CheckpointWatch
 from query_service.hot import HotReads, kept_key
 from query_service.hot_lua import MONEY
 from shared.adapters.eventstore import Ledger
-from shared.adapters.readmodel_schema import readmodel_ddl
 from shared.adapters.redis_pipe import PipelinedRedis
 from shared.adapters.wiring import async_pool
 from shared.contracts import HOT_PREFIXES, READ_MODEL_HEADER, REDIS_CACHE, parked_partitions_key
@@ -33,7 +31,7 @@ from shared.domain.money import Currency, format_money
 from shared.settings import Settings
 from tests.harness import ServedApp
 from tests.integration.helpers import Provisioned, provision, transaction_body
-from tests.integration.projection_helpers import wait_for
+from tests.integration.projection_helpers import checkpoint_only_schema, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -395,15 +393,7 @@ def test_a_floor_this_process_saw_is_waited_for_even_when_redis_lost_the_head_ma
     """The cause of a stale read after a flush: the hot model's floor was passed as a
     client's position, clamped to the head mark that the flush had taken with it."""
     schema = "readmodel_floor"
-    with psycopg.connect(settings.readmodel_dsn, autocommit=True) as conn:
-        conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
-        for statement in readmodel_ddl(schema):
-            conn.execute(statement)
-        conn.execute(
-            SQL("INSERT INTO {}.projection_checkpoints (name, position) VALUES ('p', 10)").format(
-                Identifier(schema)
-            )
-        )
+    checkpoint_only_schema(settings, schema, "p", 10)
     empty = settings.redis_url.rsplit("/", 1)[0] + "/9"  # no marks at all, as after a flush
 
     async def run() -> None:

@@ -20,7 +20,6 @@ from command_service.app import create_app as command_app
 from query_service.app import create_app as query_app
 from query_service.freshness import CheckpointWatch
 from shared.adapters.eventstore import Ledger
-from shared.adapters.readmodel_schema import readmodel_ddl
 from shared.adapters.redis_pipe import PipelinedRedis
 from shared.adapters.wiring import async_pool
 from shared.contracts import HEAD_MARK_KEY
@@ -33,6 +32,7 @@ from tests.integration.helpers import (
     provision,
     transaction_body,
 )
+from tests.integration.projection_helpers import checkpoint_only_schema
 from valorize.edge import MethodSplit
 from ws_gateway.app import create_app as gateway_app
 from ws_gateway.client import LiveClient, StreamClosedError
@@ -190,15 +190,7 @@ class _Counting(CheckpointWatch):
 
 def test_waiting_readers_share_one_poller(settings: Settings) -> None:
     schema = "readmodel_poller"
-    with psycopg.connect(settings.readmodel_dsn, autocommit=True) as conn:
-        conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
-        for statement in readmodel_ddl(schema):
-            conn.execute(statement)
-        conn.execute(
-            SQL("INSERT INTO {}.projection_checkpoints (name, position) VALUES ('p', 10)").format(
-                Identifier(schema)
-            )
-        )
+    checkpoint_only_schema(settings, schema, "p", 10)
     refreshes = asyncio.run(_many_waiters(settings, schema))
     # 200 readers waited ~0.2 s: one poller at 5 ms makes ~40 reads, not 200 x 40.
     assert 1 <= refreshes <= 80
