@@ -134,11 +134,7 @@ class _Builder(TreeBuilder):
         closes itself, so it is never on the stack of open ones."""
         _START(self, tag, {})
         self.data(text)
-        element = _END(self, tag)
-        if tag == "CURDEF":
-            # Checked as soon as it is read (it precedes the transactions), so a statement
-            # in an unsupported currency fails before its first row.
-            self.currency = currency_of(element.text, self.line)
+        self._closed(tag, _END(self, tag))
 
     def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
         element: ET.Element = super().start(tag, attrs)
@@ -152,14 +148,19 @@ class _Builder(TreeBuilder):
             raise ParseError(f"</{tag}> does not close an open <{tag}>")
         element: ET.Element = super().end(tag)
         self._open.pop()
+        self._closed(tag, element)
+        return element
+
+    def _closed(self, tag: str, element: ET.Element) -> None:
+        """A transaction is handed out (detached from its parent, the innermost open
+        element); the currency is checked as soon as it is read (it precedes the
+        transactions), so a statement in an unsupported currency fails before its first
+        row."""
         if tag == "STMTTRN" and self._open:
             self._open[-1].remove(element)
             self.closed.append((self.line, element))
         elif tag == "CURDEF":
-            # Checked as soon as it is read (it precedes the transactions), so a statement
-            # in an unsupported currency fails before its first row.
             self.currency = currency_of(element.text, self.line)
-        return element
 
 
 class OfxReader:
