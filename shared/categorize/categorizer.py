@@ -40,8 +40,9 @@ import numpy as np
 from shared.adapters.embedding import Embedder, HashedNgrams, Vectors
 from shared.categorize.model import DEFAULT_NAMES, INCOME, SAVINGS, Suggestion
 from shared.categorize.rules import VOCABULARY, RuleBook
-from shared.categorize.text import clean, fold, tokens
+from shared.categorize.text import clean, tokens
 from shared.domain.categories import DEFAULT_CATEGORIES
+from shared.folding import fold
 
 NEIGHBOURS = 10
 HISTORY_FLOOR = 0.45  # below this best similarity, history has no say

@@ -14,7 +14,8 @@ The history index must embed ``clean(memo)`` on both sides (stored rows and quer
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from shared.folding import fold
 
 # Words that describe the payment channel or the bank's bookkeeping, in the memos of
 # Brazilian and US banks. General banking vocabulary, not merchants.
@@ -43,12 +44,6 @@ CHANNEL_WORDS = frozenset(_CHANNEL.split()) | frozenset(_PLACES.split())
 _NOT_LETTERS = re.compile(r"[^a-z]+")
 
 
-def fold(text: str) -> str:
-    """Case and accents folded: ``"Café SÃO"`` -> ``"cafe sao"``."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def clean(memo: str) -> str:
     """Letters only, one space between words: ``"PAG*IFOOD 02/01 SP"`` -> ``"pag ifood sp"``."""
     return " ".join(_NOT_LETTERS.sub(" ", fold(memo)).split())
@@ -57,4 +52,6 @@ def clean(memo: str) -> str:
 def tokens(memo: str) -> list[str]:
     """The words of ``clean(memo)`` that may name a merchant (channel words, places and
     1-letter fragments dropped), in order."""
-    return [word for word in clean(memo).split() if len(word) > 1 and word not in CHANNEL_WORDS]
+    # The words of ``clean`` without joining them first.
+    words = _NOT_LETTERS.sub(" ", fold(memo)).split()
+    return [word for word in words if len(word) > 1 and word not in CHANNEL_WORDS]
