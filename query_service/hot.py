@@ -103,8 +103,9 @@ def categories_args(f: CategoryFilters) -> Args | None:
 
 
 def kept_key(query: str, user: str, args: Args) -> str | None:
-    """The key ``hot_lua`` keeps ``query``'s rendered page under, or None for a read it
-    does not keep (one resource; a date window, random per request in the mixed load)."""
+    """The key ``hot_lua`` keeps ``query``'s rendered page under (it is given it), or None
+    for a read it does not keep: one resource, or a date window (random per request in
+    the mixed load: rendered, never kept)."""
     if query in _KEPT_LISTINGS or (query == "transactions" and args[2:4] == ("-", "+")):
         return f"{_PAGE}{user}:{','.join(map(str, args))}:{query}"
     return None
@@ -122,15 +123,18 @@ class HotReads:
         self.floor = floor
         self._blocks: dict[str, bytes] = {}  # a kept page's key -> its packed commands
 
-    async def _run(self, *args: object) -> list[object] | None:
+    async def _run(self, key: str | None, *args: object) -> list[object] | None:
+        """The script's answer; ``key``: where it keeps the page it renders (``kept_key``),
+        None for a read it does not keep."""
+        keys = (0,) if key is None else (1, key)
         try:
             try:
-                reply = await self.redis.call("EVALSHA", _SHA, 0, *args)
+                reply = await self.redis.call("EVALSHA", _SHA, *keys, *args)
             except RedisReplyError as exc:
                 if not str(exc).startswith("NOSCRIPT"):
                     raise
                 await self.redis.call("SCRIPT", "LOAD", SOURCE)  # Redis restarted or flushed
-                reply = await self.redis.call("EVALSHA", _SHA, 0, *args)
+                reply = await self.redis.call("EVALSHA", _SHA, *keys, *args)
         except (OSError, RedisReplyError):
             # A cache outage costs speed, not availability: PostgreSQL answers.
             logger.warning("hot read failed; reading PostgreSQL", exc_info=True)
@@ -195,7 +199,7 @@ class HotReads:
             if kept is not _MISS:
                 assert kept is None or isinstance(kept, HotAnswer)
                 return kept
-        reply = await self._run(query, owner, explicit, floor, *args)
+        reply = await self._run(key, query, owner, explicit, floor, *args)
         if reply is None:
             return None
         status = reply[0]

@@ -29,7 +29,7 @@ _SOURCE = Template(r"""
 local P = {txn='${txn}', user_txns='${user_txns}', account_txns='${account_txns}',
   category_txns='${category_txns}', account='${account}', user_accounts='${user_accounts}',
   category='${category}', owner_categories='${owner_categories}', budget='${budget}',
-  user_budgets='${user_budgets}', bank='${bank}', version='${version}', page='${page}'}
+  user_budgets='${user_budgets}', bank='${bank}', version='${version}'}
 local CAP, PAGE_SECONDS = ${cap}, ${page_seconds}
 
 local user, explicit = ARGV[2], tonumber(ARGV[3])
@@ -51,13 +51,11 @@ if redis.call('SISMEMBER', '${parked}', user) == 1 then return {'parked', applie
 -- global one stand still (bumped by every projected batch that changes them): a kept
 -- page is exactly the one this call would render. The expiry only frees memory. Checked
 -- first, so a kept page costs none of what follows (``hot.HotReads`` makes this check with
--- plain commands before calling the script). Date windows are the mixed load's, random
--- per request: rendered, never kept.
+-- plain commands before calling the script). KEYS[1]: the page's key, given by
+-- ``hot.kept_key`` for a read that is kept (none for one resource or a date window).
 local query = ARGV[1]
-local kept_key, versions
-if query == 'accounts' or query == 'categories' or query == 'budgets' or
-    (query == 'transactions' and ARGV[7] == '-' and ARGV[8] == '+') then
-  kept_key = P.page .. user .. ':' .. table.concat(ARGV, ',', 5) .. ':' .. query
+local kept_key, versions = KEYS[1], nil
+if kept_key then
   versions = (redis.call('GET', P.version .. user) or '0') .. ':' ..
     (redis.call('GET', P.version .. 'global') or '0')
   local kept = redis.call('HMGET', kept_key, 'v', 't', 'd')

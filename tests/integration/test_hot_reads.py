@@ -335,9 +335,9 @@ class _Counting(HotReads):
 
     scripted = 0
 
-    async def _run(self, *args: object) -> list[object] | None:
+    async def _run(self, key: str | None, *args: object) -> list[object] | None:
         self.scripted += 1
-        return await super()._run(*args)
+        return await super()._run(key, *args)
 
 
 def test_a_kept_page_is_served_by_plain_commands_and_only_when_the_script_would(
